@@ -1,0 +1,1 @@
+"""piazzabot's platform-neutral core: events in, messages out, the use cases in between."""

@@ -1,0 +1,169 @@
+"""The context a use case runs in: who, where, in which language, and how to answer.
+
+A `Context` lives for one inbound event and one transaction. Feature code uses it to read
+the sender's member, chat and territory, check rights, and write replies to the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NoReturn
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.commands import Registry
+from bot.config import Config
+from bot.events import Event
+from bot.i18n import Translator, translator
+from bot.messages import Inline, OutMessage, RichText, rich
+from bot.outbox import Outbox, Platforms, Target
+from bot.roles import StaffList, granted_territories
+from storage.models import Chat, Identity, Member, Territory
+
+
+@dataclass
+class Services:
+    """What every use case may reach: shared for the life of the process."""
+
+    config: Config
+    clock: Clock
+    platforms: Platforms
+    registry: Registry
+    staff: StaffList
+
+
+class UserError(Exception):
+    """Stops a use case: its changes are rolled back and `text` is the reply."""
+
+    def __init__(self, text: tuple[Inline, ...] | RichText) -> None:
+        super().__init__("user error")
+        self.text = text if isinstance(text, RichText) else rich(text)
+
+
+class Context:
+    def __init__(self, session: AsyncSession, services: Services, event: Event, chat: Chat,
+                 identity: Identity, member: Member, territory: Territory | None) -> None:
+        self.session = session
+        self.services = services
+        self.event = event
+        self.chat = chat
+        self.identity = identity
+        self.member = member
+        self.territory = territory
+        self.now = services.clock.now()
+        # Captured now: after a rolled-back savepoint the ORM rows may be expired.
+        self.t: Translator = translator(chat.locale)
+        self.outbox = Outbox(session, services.clock, services.platforms, services.config.timezone)
+        self.here: Target = self.outbox.chat_target(chat, territory, event.chat.thread_id)
+        self._facilitates: set[int] | None = None
+
+    # --- where and who ------------------------------------------------------------------
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.territory.timezone if self.territory else self.services.config.timezone)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.services.staff.contains(self.event.platform, self.event.sender.user_id)
+
+    async def is_facilitator(self, territory: Territory | None = None) -> bool:
+        """Facilitator of `territory` (default: this chat's): granted, chat admin, or staff."""
+        territory = territory or self.territory
+        if self.is_staff:
+            return True
+        if territory is None:
+            return False
+        admin_here = self.event.sender.is_chat_admin and self.chat.territory_id == territory.id
+        if admin_here:
+            return True
+        if self._facilitates is None:
+            self._facilitates = await granted_territories(self.session, self.member.id)
+        return territory.id in self._facilitates
+
+    def cmd(self, command: str) -> str:
+        return self.here.cmd(command)
+
+    # --- answering ----------------------------------------------------------------------
+
+    def fail(self, message: str, **values: object) -> NoReturn:
+        """Refuse with a translated explanation (see `bot.i18n` for the markup)."""
+        raise UserError(self.t._(message, **values))  # type: ignore[arg-type]
+
+    async def reply(self, content: OutMessage | RichText | tuple[Inline, ...]) -> None:
+        """Answer in the chat (and thread) the event came from."""
+        message = content if isinstance(content, OutMessage) else OutMessage(
+            text=content if isinstance(content, RichText) else rich(content))
+        await self.outbox.post(self.here, message)
+
+    async def require_territory(self) -> Territory:
+        if self.territory is not None:
+            return self.territory
+        if self.chat.is_private:
+            self.fail("Choose your territory first: <b>{example}</b>",
+                      example=self.cmd("territorio Milano"))
+        self.fail("This chat is not bound to a territory yet. An administrator can bind it: "
+                  "<b>{example}</b>", example=self.cmd("territorio Milano"))
+
+    async def require_facilitator(self) -> Territory:
+        territory = await self.require_territory()
+        if not await self.is_facilitator(territory):
+            self.fail("Only facilitators of {territory} can do this: the chat's administrators, "
+                      "members granted the role, and staff.", territory=territory.name)
+        return territory
+
+    def require_staff(self) -> None:
+        if not self.is_staff:
+            self.fail("Only the cooperative's staff can do this.")
+
+
+async def load_context(session: AsyncSession, services: Services, event: Event) -> Context:
+    """Find or create the chat, the sender's identity and member; resolve the territory."""
+    chat = await _chat(session, services, event)
+    identity, member = await _identity(session, services.clock, event)
+    territory_id = member.home_territory_id if chat.is_private else chat.territory_id
+    territory = await session.get(Territory, territory_id) if territory_id else None
+    return Context(session, services, event, chat, identity, member, territory)
+
+
+async def _chat(session: AsyncSession, services: Services, event: Event) -> Chat:
+    ref = event.chat
+    chat = await session.scalar(
+        select(Chat).where(Chat.platform == event.platform, Chat.external_id == ref.external_id))
+    if chat is None:
+        chat = Chat(platform=event.platform, external_id=ref.external_id, title=ref.title,
+                    is_private=ref.is_private, kind="unbound", locale=services.config.locale,
+                    active=True, created_at=services.clock.now())
+        session.add(chat)
+        await session.flush()
+    else:
+        if ref.title and chat.title != ref.title:
+            chat.title = ref.title
+        if not chat.active:
+            chat.active = True
+    return chat
+
+
+async def _identity(session: AsyncSession, clock: Clock, event: Event) -> tuple[Identity, Member]:
+    sender = event.sender
+    identity = await session.scalar(
+        select(Identity).where(Identity.platform == event.platform,
+                               Identity.user_id == sender.user_id))
+    if identity is None:
+        member = Member(display_name=sender.display_name, created_at=clock.now())
+        session.add(member)
+        await session.flush()
+        identity = Identity(member_id=member.id, platform=event.platform, user_id=sender.user_id,
+                            display_name=sender.display_name, username=sender.username,
+                            created_at=clock.now())
+        session.add(identity)
+        await session.flush()
+        return identity, member
+    if identity.display_name != sender.display_name or identity.username != sender.username:
+        identity.display_name = sender.display_name
+        identity.username = sender.username
+    member = await session.get_one(Member, identity.member_id)
+    return identity, member

@@ -1,0 +1,171 @@
+"""From an inbound event to its effects, in one transaction.
+
+1. The event's platform id is recorded; a redelivered event stops here.
+2. Chat, sender and territory are loaded (created on first sight).
+3. The use case runs inside a savepoint: a `UserError` or a bug rolls back its changes,
+   and the sender gets the explanation (or a short apology) instead.
+4. Everything commits together — the event mark, the changes, the outbox rows — and the
+   delivery loop is woken.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import MAX_ARGS
+from bot.context import Context, Services, UserError, load_context
+from bot.events import (
+    ActionEvent,
+    ActionOutcome,
+    CommandEvent,
+    Event,
+    MembershipEvent,
+    PollAnswerEvent,
+    TextEvent,
+)
+from bot.messages import plain_inlines
+from storage.db import Database
+from storage.models import ActionToken, Chat, Conversation, PostedMessage, ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+PollAnswerHandler = Callable[[Context, PollAnswerEvent], Any]
+
+
+class Dispatcher:
+    def __init__(self, db: Database, services: Services, on_commit: Callable[[], None]) -> None:
+        self.db = db
+        self.services = services
+        self.on_commit = on_commit
+        self.poll_answer_handler: PollAnswerHandler | None = None
+
+    async def handle(self, event: Event) -> ActionOutcome | None:
+        """Process `event` once. For an action, returns the toast to show the sender."""
+        try:
+            async with self.db.transaction() as session:
+                if not await _claim(session, event, self.services.clock.now()):
+                    log.debug("duplicate event %s/%s skipped", event.platform, event.event_id)
+                    return None
+                if isinstance(event, MembershipEvent):
+                    await self._membership(session, event)
+                    return None
+                ctx = await load_context(session, self.services, event)
+                outcome = await self._run(ctx)
+        except IntegrityError:
+            # The same event raced in through a second connection and won: nothing to do.
+            log.info("event %s/%s already being processed", event.platform, event.event_id)
+            return None
+        self.on_commit()
+        return outcome
+
+    async def _run(self, ctx: Context) -> ActionOutcome | None:
+        try:
+            async with ctx.session.begin_nested():
+                return await self._route(ctx)
+        except UserError as refusal:
+            await ctx.reply(refusal.text)
+            return ActionOutcome(refusal.text.plain(), ok=False)
+        except Exception:
+            log.exception("error while handling %s event %s",
+                          type(ctx.event).__name__, ctx.event.event_id)
+            text = ctx.t._("Sorry, something went wrong. Nothing was changed; please try again.")
+            await ctx.reply(text)
+            return ActionOutcome(plain_inlines(text), ok=False)
+
+    async def _route(self, ctx: Context) -> ActionOutcome | None:
+        match ctx.event:
+            case CommandEvent() as event:
+                await self._command(ctx, event)
+            case ActionEvent() as event:
+                return await self._action(ctx, event)
+            case TextEvent() as event:
+                await self._text(ctx, event)
+            case PollAnswerEvent() as event:
+                if self.poll_answer_handler:
+                    await self.poll_answer_handler(ctx, event)
+        return None
+
+    async def _command(self, ctx: Context, event: CommandEvent) -> None:
+        spec = self.services.registry.find(event.name)
+        if spec is None:
+            ctx.fail("I don't know the command <b>{command}</b>. Send <b>{help}</b> for the list.",
+                     command=ctx.cmd(event.name), help=ctx.cmd("aiuto"))
+        if len(event.args) > MAX_ARGS:
+            ctx.fail("That is too long for me ({limit} characters at most).", limit=MAX_ARGS)
+        if spec.group_only and ctx.chat.is_private:
+            ctx.fail("<b>{command}</b> works in a group chat, not here.",
+                     command=ctx.cmd(spec.name_for(ctx.t.locale)))
+        await spec.handler(ctx, event.args)
+
+    async def _text(self, ctx: Context, event: TextEvent) -> None:
+        conversation = await ctx.session.get(Conversation, (ctx.chat.id, ctx.member.id))
+        if conversation is None:
+            return
+        handler = self.services.registry.conversations.get(conversation.kind)
+        if handler is None:
+            await ctx.session.delete(conversation)
+            return
+        await handler(ctx, dict(conversation.state), event.text[:MAX_ARGS])
+
+    async def _action(self, ctx: Context, event: ActionEvent) -> ActionOutcome:
+        token = await self._resolve_token(ctx, event)
+        invalid = ActionOutcome(ctx.t.p_("This button is no longer valid."), ok=False)
+        if token is None:
+            return invalid
+        expired = token.expires_at is not None and token.expires_at <= ctx.now
+        foreign_chat = token.chat_id is not None and token.chat_id != ctx.chat.id
+        someone_else = token.member_id is not None and token.member_id != ctx.member.id
+        handler = self.services.registry.actions.get(token.kind)
+        if expired or foreign_chat or handler is None:
+            return invalid
+        if someone_else:
+            return ActionOutcome(ctx.t.p_("This button is meant for someone else."), ok=False)
+        return ActionOutcome(await handler(ctx, dict(token.payload), event.undo))
+
+    async def _resolve_token(self, ctx: Context, event: ActionEvent) -> ActionToken | None:
+        if event.token is not None:
+            if len(event.token) > 64:
+                return None
+            return await ctx.session.get(ActionToken, event.token)
+        if event.message_id is None or event.key is None:
+            return None
+        # A reaction: find which keyed message it is under, then the token of that emoji.
+        slot = await ctx.session.scalar(
+            select(PostedMessage.slot).where(
+                PostedMessage.platform == event.platform,
+                PostedMessage.platform_message_id == event.message_id))
+        if slot is None or not slot.startswith(f"c{ctx.chat.id}:"):
+            return None
+        return await ctx.session.scalar(
+            select(ActionToken).where(ActionToken.slot == slot, ActionToken.emoji == event.key))
+
+    async def _membership(self, session: AsyncSession, event: MembershipEvent) -> None:
+        if not event.joined:
+            chat = await session.scalar(select(Chat).where(
+                Chat.platform == event.platform, Chat.external_id == event.chat.external_id))
+            if chat is not None:
+                chat.active = False
+            return
+        ctx = await load_context(session, self.services, event)
+        await ctx.reply(ctx.t._(
+            "Hello! I am piazzabot: I help the members of a territory meet, choose dates "
+            "and propose ideas. An administrator can bind this chat to its territory with "
+            "<b>{example}</b>; <b>{help}</b> lists what I can do.",
+            example=ctx.cmd("territorio Milano"), help=ctx.cmd("aiuto")))
+
+
+async def _claim(session: AsyncSession, event: Event, now: Any) -> bool:
+    """Record the event as processed; False if it already was."""
+    seen = await session.get(ProcessedEvent, (event.platform, event.event_id))
+    if seen is not None:
+        return False
+    session.add(ProcessedEvent(platform=event.platform, event_id=event.event_id,
+                               processed_at=now))
+    await session.flush()
+    return True

@@ -1,0 +1,17 @@
+"""The feature modules, in the order their commands appear in the help."""
+
+from __future__ import annotations
+
+from bot import guide, territories
+from bot.commands import Registry
+from scheduler.retention import RetentionJob
+
+FEATURES = (guide, territories)
+
+
+def build_registry() -> Registry:
+    registry = Registry()
+    for feature in FEATURES:
+        feature.register(registry)
+    registry.job(RetentionJob())
+    return registry

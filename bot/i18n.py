@@ -1,0 +1,121 @@
+"""Every word the bot says goes through here: gettext catalogs read with Babel.
+
+Source strings are English (msgids in the code); Italian lives in
+`bot/locales/it/LC_MESSAGES/*.po` (one file per area, merged at load). Strings may use a
+tiny trusted markup — `<b>…</b>`, `<i>…</i>` and `{name}` placeholders — which becomes the
+rich-text tree. Values fill placeholders as nodes, never parsed, so user text cannot inject
+markup.
+
+Extraction keywords: `_` (rich), `p_` (plain), `n_:1,2` (plural, rich), `N_` (mark only).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from bot.messages import Bold, Inline, Italic, Text, plain_inlines
+
+LOCALES = ("it", "en")
+DEFAULT_LOCALE = "it"
+LOCALE_DIR = Path(__file__).parent / "locales"
+_TOKEN = re.compile(r"(<b>|</b>|<i>|</i>|\{[a-z_][a-z0-9_]*\})")
+
+Value = str | int | Inline | tuple[Inline, ...]
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext convention)
+    """Mark a string for extraction where it is translated later (command descriptions)."""
+    return message
+
+
+@cache
+def _translations(locale: str) -> Translations:
+    merged = Translations()
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    for po_file in sorted(folder.glob("*.po")):
+        with po_file.open("rb") as fp:
+            catalog = read_po(fp, locale=locale)
+        buffer = BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        merged.merge(Translations(fp=buffer))
+    return merged
+
+
+def normalise_locale(value: str | None) -> str:
+    value = (value or "").lower()[:2]
+    return value if value in LOCALES else DEFAULT_LOCALE
+
+
+def _as_nodes(value: Value) -> tuple[Inline, ...]:
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, str | int):
+        return (Text(str(value)),)
+    return (value,)
+
+
+def render_template(template: str, values: Mapping[str, Value]) -> tuple[Inline, ...]:
+    """Turn a (trusted) catalog string into inline nodes, filling `{placeholders}`."""
+    stack: list[tuple[str, list[Inline]]] = [("", [])]
+    for token in _TOKEN.split(template):
+        if not token:
+            continue
+        if token in ("<b>", "<i>"):
+            stack.append((token, []))
+        elif token in ("</b>", "</i>") and len(stack) > 1:
+            tag, children = stack.pop()
+            node = Bold(tuple(children)) if tag == "<b>" else Italic(tuple(children))
+            stack[-1][1].append(node)
+        elif token.startswith("{") and token[1:-1] in values:
+            stack[-1][1].extend(_as_nodes(values[token[1:-1]]))
+        else:
+            stack[-1][1].append(Text(token))
+    while len(stack) > 1:  # unbalanced markup in a catalog: keep the text, drop the style
+        _, children = stack.pop()
+        stack[-1][1].extend(children)
+    return tuple(stack[0][1])
+
+
+class Translator:
+    """The strings of one language. Get one with `translator(locale)`."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = normalise_locale(locale)
+        self._t = _translations(self.locale)
+        self.babel_locale = Locale.parse(self.locale)
+
+    def _(self, message: str, **values: Value) -> tuple[Inline, ...]:
+        return render_template(self._t.gettext(message), values)
+
+    def p_(self, message: str, **values: Value) -> str:
+        """The plain-text form: for button labels, toasts and other unformatted places."""
+        return plain_inlines(self._(message, **values))
+
+    def n_(self, singular: str, plural: str, n: int, **values: Value) -> tuple[Inline, ...]:
+        return render_template(self._t.ngettext(singular, plural, n), {"n": n, **values})
+
+    def gettext(self, message: str) -> str:
+        """The raw translated string, markup and placeholders untouched."""
+        return self._t.gettext(message)
+
+    def when(self, moment: datetime, zone: tzinfo) -> str:
+        """A moment in full, in the zone's local time: "venerdì 5 dicembre 2026, ore 19:00"."""
+        pattern = self._t.gettext("EEEE d MMMM y, 'at' HH:mm")
+        return format_datetime(moment.astimezone(zone), pattern, locale=self.babel_locale)
+
+
+@cache
+def translator(locale: str | None) -> Translator:
+    return Translator(normalise_locale(locale))

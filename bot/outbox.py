@@ -1,0 +1,152 @@
+"""Writing outgoing messages and action tokens, inside the caller's transaction.
+
+Nothing is sent here: rows are added to the outbox table in the same transaction as the
+state change they announce, and the delivery loop sends them after the commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.base import Capabilities
+from bot.clock import Clock
+from bot.i18n import Translator, translator
+from bot.messages import Action, OutMessage, message_to_json
+from storage.models import ActionToken, Chat, Identity, OutboxMessage, Territory
+
+
+def message_slot(*, chat_id: int | None, identity_id: int | None, key: str) -> str:
+    """The name of "message `key` in this chat (or this person's private chat)"."""
+    return f"c{chat_id}:{key}" if chat_id is not None else f"i{identity_id}:{key}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One destination as the renderer needs it: language, zone, platform abilities."""
+
+    platform: str
+    t: Translator
+    zone: tzinfo
+    caps: Capabilities
+    prefix: str  # how commands are written there: "/" or "!"
+    aliases: Mapping[str, str]  # Italian command name → English, for English chats
+    chat_id: int | None = None
+    identity_id: int | None = None
+    thread_id: str | None = None
+
+    def cmd(self, command: str) -> str:
+        """A command as a member types it here, named in the chat's language:
+        `cmd("territorio Milano")` → `/territorio Milano`, or `/territory Milano` in English."""
+        name, space, rest = command.partition(" ")
+        if self.t.locale == "en":
+            name = self.aliases.get(name, name)
+        return f"{self.prefix}{name}{space}{rest}"
+
+    def slot(self, key: str) -> str:
+        return message_slot(chat_id=self.chat_id, identity_id=self.identity_id, key=key)
+
+
+class Platforms:
+    """What the core knows of each running platform: abilities and command prefix."""
+
+    def __init__(self, aliases: Mapping[str, str] | None = None) -> None:
+        self._caps: dict[str, Capabilities] = {}
+        self._prefix: dict[str, str] = {}
+        self.aliases = dict(aliases or {})
+
+    def add(self, platform: str, caps: Capabilities, prefix: str) -> None:
+        self._caps[platform] = caps
+        self._prefix[platform] = prefix
+
+    def caps(self, platform: str) -> Capabilities:
+        return self._caps.get(platform, Capabilities())
+
+    def prefix(self, platform: str) -> str:
+        return self._prefix.get(platform, "/")
+
+    def __contains__(self, platform: str) -> bool:
+        return platform in self._caps
+
+
+class Outbox:
+    """Adds messages and tokens to the current transaction."""
+
+    def __init__(self, session: AsyncSession, clock: Clock, platforms: Platforms,
+                 default_zone: str) -> None:
+        self.session = session
+        self.clock = clock
+        self.platforms = platforms
+        self.default_zone = default_zone
+
+    def chat_target(self, chat: Chat, territory: Territory | None = None,
+                    thread_id: str | None = None) -> Target:
+        zone = ZoneInfo(territory.timezone if territory else self.default_zone)
+        return Target(
+            platform=chat.platform, t=translator(chat.locale), zone=zone,
+            caps=self.platforms.caps(chat.platform), prefix=self.platforms.prefix(chat.platform),
+            aliases=self.platforms.aliases, chat_id=chat.id, thread_id=thread_id,
+        )
+
+    def person_target(self, identity: Identity, locale: str, zone: str | None = None) -> Target:
+        return Target(
+            platform=identity.platform, t=translator(locale),
+            zone=ZoneInfo(zone or self.default_zone),
+            caps=self.platforms.caps(identity.platform),
+            prefix=self.platforms.prefix(identity.platform), aliases=self.platforms.aliases,
+            identity_id=identity.id,
+        )
+
+    async def territory_targets(self, territory: Territory) -> list[Target]:
+        """Every active chat of a territory, on every platform that is running."""
+        chats = await self.session.scalars(
+            select(Chat).where(Chat.territory_id == territory.id, Chat.kind == "territory",
+                               Chat.active.is_(True)).order_by(Chat.id)
+        )
+        return [self.chat_target(c, territory) for c in chats if c.platform in self.platforms]
+
+    async def post(self, target: Target, message: OutMessage) -> None:
+        now = self.clock.now()
+        self.session.add(OutboxMessage(
+            platform=target.platform, chat_id=target.chat_id, identity_id=target.identity_id,
+            thread_id=target.thread_id, key=message.key, payload=message_to_json(message),
+            state="pending", attempts=0, next_attempt_at=now, created_at=now,
+        ))
+
+    async def action(self, target: Target, kind: str, payload: dict[str, Any], *, label: str,
+                     command: str | None = None, emoji: str | None = None,
+                     key: str | None = None, member_id: int | None = None,
+                     ttl: timedelta | None = None) -> Action:
+        """A button for `target`, backed by a token row. The same action on the same keyed
+        message reuses its token, so re-rendering a card does not pile up rows."""
+        slot = target.slot(key) if key else None
+        token = await self._reusable_token(slot, kind, payload, member_id) if slot else None
+        if token is None:
+            token = secrets.token_urlsafe(12)
+            expires: datetime | None = self.clock.now() + ttl if ttl else None
+            self.session.add(ActionToken(
+                token=token, kind=kind, payload=payload, chat_id=target.chat_id,
+                member_id=member_id, slot=slot, emoji=emoji, expires_at=expires,
+                created_at=self.clock.now(),
+            ))
+        return Action(label=label, token=token, command=target.cmd(command) if command else None,
+                      emoji=emoji)
+
+    async def _reusable_token(self, slot: str, kind: str, payload: dict[str, Any],
+                              member_id: int | None) -> str | None:
+        rows = await self.session.scalars(
+            select(ActionToken).where(ActionToken.slot == slot, ActionToken.kind == kind)
+        )
+        now = self.clock.now()
+        for row in rows:
+            fresh = row.expires_at is None or row.expires_at > now
+            if row.payload == payload and row.member_id == member_id and fresh:
+                return row.token
+        return None
