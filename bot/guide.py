@@ -8,6 +8,11 @@ from bot.context import Context
 from bot.i18n import N_
 from bot.messages import Bold, BulletList, Inline, Paragraph, RichText, Text, rich
 
+AUDIENCE_WHO = {
+    "member": N_("everyone"),
+    "facilitator": N_("facilitators"),
+    "staff": N_("staff"),
+}
 AUDIENCE_TITLES = {
     "member": N_("For everyone"),
     "facilitator": N_("For facilitators"),
@@ -67,11 +72,11 @@ async def help_command(ctx: Context, args: str) -> None:
                  command=ctx.cmd(name), help=ctx.cmd("aiuto"))
     example = f"{ctx.cmd(spec.name_for(ctx.t.locale))} {ctx.t.gettext(spec.example)}".rstrip()
     names = " ".join(ctx.here.prefix + n for n in spec.names)
-    who = ctx.t.gettext(AUDIENCE_TITLES[spec.audience])
+    who = ctx.t.gettext(AUDIENCE_WHO[spec.audience])
     await ctx.reply(rich(
         _usage_line(ctx, spec),
         ctx.t._("Example: <b>{example}</b>", example=example),
-        ctx.t._("Also written: {names}. {who}.", names=names, who=who),
+        ctx.t._("Also written: {names}. Who can use it: {who}.", names=names, who=who),
     ))
 
 

@@ -112,7 +112,7 @@ class Translator:
 
     def when(self, moment: datetime, zone: tzinfo) -> str:
         """A moment in full, in the zone's local time: "venerdì 5 dicembre 2026, ore 19:00"."""
-        pattern = self._t.gettext("EEEE d MMMM y, 'at' HH:mm")
+        pattern = self._t.gettext(N_("EEEE d MMMM y, 'at' HH:mm"))
         return format_datetime(moment.astimezone(zone), pattern, locale=self.babel_locale)
 
 

@@ -1,8 +1,6 @@
-"""Every table the application knows: the core's and each feature's, for Alembic and tests.
+"""Every table the application knows, for Alembic and tests: a feature that adds tables
+imports its models module here."""
 
-A feature that adds tables imports its models module here.
-"""
+from storage.models import core
 
-from storage import models
-
-metadata = models.Base.metadata
+metadata = core.Base.metadata

@@ -6,7 +6,7 @@ Revises:
 
 from alembic import op
 import sqlalchemy as sa
-import storage.models
+import storage.models.core
 
 
 revision = '0001'
@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('platform', sa.String(length=16), nullable=False),
     sa.Column('platform_chat_id', sa.String(length=255), nullable=True),
     sa.Column('platform_message_id', sa.String(length=255), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('slot', name=op.f('pk_posted_messages'))
     )
     with op.batch_alter_table('posted_messages', schema=None) as batch_op:
@@ -37,7 +37,7 @@ def upgrade() -> None:
     op.create_table('processed_events',
     sa.Column('platform', sa.String(length=16), nullable=False),
     sa.Column('event_id', sa.String(length=255), nullable=False),
-    sa.Column('processed_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('platform', 'event_id', name=op.f('pk_processed_events'))
     )
     with op.batch_alter_table('processed_events', schema=None) as batch_op:
@@ -48,7 +48,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('slug', sa.String(length=80), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_territories')),
     sa.UniqueConstraint('slug', name=op.f('uq_territories_slug'))
     )
@@ -62,7 +62,7 @@ def upgrade() -> None:
     sa.Column('territory_id', sa.Integer(), nullable=True),
     sa.Column('locale', sa.String(length=8), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['territory_id'], ['territories.id'], name=op.f('fk_chats_territory_id_territories')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_chats')),
     sa.UniqueConstraint('platform', 'external_id', name=op.f('uq_chats_platform'))
@@ -74,7 +74,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('display_name', sa.String(length=255), nullable=False),
     sa.Column('home_territory_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['home_territory_id'], ['territories.id'], name=op.f('fk_members_home_territory_id_territories')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members'))
     )
@@ -86,8 +86,8 @@ def upgrade() -> None:
     sa.Column('member_id', sa.Integer(), nullable=True),
     sa.Column('slot', sa.String(length=200), nullable=True),
     sa.Column('emoji', sa.String(length=32), nullable=True),
-    sa.Column('expires_at', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', storage.models.core.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['chat_id'], ['chats.id'], name=op.f('fk_action_tokens_chat_id_chats')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_action_tokens_member_id_members')),
     sa.PrimaryKeyConstraint('token', name=op.f('pk_action_tokens'))
@@ -100,7 +100,7 @@ def upgrade() -> None:
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('state', sa.JSON(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['chat_id'], ['chats.id'], name=op.f('fk_conversations_chat_id_chats')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_conversations_member_id_members')),
     sa.PrimaryKeyConstraint('chat_id', 'member_id', name=op.f('pk_conversations'))
@@ -112,7 +112,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.String(length=255), nullable=False),
     sa.Column('display_name', sa.String(length=255), nullable=False),
     sa.Column('username', sa.String(length=255), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_identities_member_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identities')),
     sa.UniqueConstraint('platform', 'user_id', name=op.f('uq_identities_platform'))
@@ -126,7 +126,7 @@ def upgrade() -> None:
     sa.Column('territory_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('granted_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['granted_by'], ['members.id'], name=op.f('fk_roles_granted_by_members')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_roles_member_id_members')),
     sa.ForeignKeyConstraint(['territory_id'], ['territories.id'], name=op.f('fk_roles_territory_id_territories')),
@@ -146,9 +146,9 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.models.core.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', storage.models.core.UTCDateTime(timezone=True), nullable=True),
     sa.Column('platform_message_id', sa.String(length=255), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['chat_id'], ['chats.id'], name=op.f('fk_outbox_chat_id_chats')),

@@ -1,0 +1,50 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), the bot with an in-memory adapter.
+
+PostgreSQL is expected at 127.0.0.1:5432 (database `test`, user `postgres`), or wherever
+$PIAZZABOT_TEST_PG says; each test gets a database of its own, dropped afterwards. Without
+a server the PostgreSQL cases skip — except with CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import require_or_skip
+
+PG_ADMIN = os.environ.get("PIAZZABOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def _pg_connect():  # noqa: ANN202 (asyncpg.Connection)
+    import asyncpg
+
+    return await asyncpg.connect(PG_ADMIN, timeout=5)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database URL: a SQLite file, or a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/test.db"
+        return
+    try:
+        admin = await _pg_connect()
+    except Exception as exc:  # noqa: BLE001 (any failure means: no server here)
+        require_or_skip(f"PostgreSQL not reachable at {PG_ADMIN}: {exc}")
+    name = f"pzb_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/test.db"
