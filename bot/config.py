@@ -12,8 +12,15 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.crontab import CronError, parse_cron
 
@@ -150,7 +157,8 @@ class ConfigError(Exception):
 
 def _expand_env(node: Any, path: str, missing: list[str]) -> Any:
     if isinstance(node, dict):
-        return {k: _expand_env(v, f"{path}.{k}" if path else str(k), missing) for k, v in node.items()}
+        return {key: _expand_env(value, f"{path}.{key}" if path else str(key), missing)
+                for key, value in node.items()}
     if isinstance(node, list):
         return [_expand_env(v, f"{path}[{i}]", missing) for i, v in enumerate(node)]
     if isinstance(node, str):

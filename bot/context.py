@@ -64,7 +64,7 @@ class Context:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.territory.timezone if self.territory else self.services.config.timezone)
+        return self.here.zone
 
     @property
     def is_staff(self) -> bool:

@@ -19,7 +19,8 @@ def parse_cron(expression: str, timezone: tzinfo | str = "UTC") -> CronTrigger:
     """
     fields = expression.split()
     if len(fields) != 5:
-        raise CronError("a schedule has five fields: minute hour day month weekday, e.g. 0 9 * * MON")
+        raise CronError(
+            "a schedule has five fields: minute hour day month weekday, e.g. 0 9 * * MON")
     if any(ch.isdigit() for ch in fields[4]):
         raise CronError("write weekdays as MON, TUE, … SUN (e.g. 0 9 * * MON)")
     try:

@@ -13,6 +13,7 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
@@ -69,10 +70,8 @@ class Delivery:
                 log.exception("delivery pass failed; retrying shortly")
                 wait = 5.0
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except TimeoutError:
-                pass
 
     async def drain(self) -> None:
         """Deliver until nothing is due now (the terminal and tests call this)."""

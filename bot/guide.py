@@ -109,6 +109,7 @@ def register(registry: Registry) -> None:
     registry.command(CommandSpec(("start",), start, N_("What I can do, and how to start")))
     registry.command(CommandSpec(("aiuto", "help"), help_command, N_("The list of commands"),
                                  usage=N_("[COMMAND]"), example=N_("territory")))
-    registry.command(CommandSpec(("chi", "whoami"), whoami, N_("Who you are for me: roles and territory")))
+    registry.command(CommandSpec(("chi", "whoami"), whoami,
+                                 N_("Who you are for me: roles and territory")))
     registry.command(CommandSpec(("annulla", "cancel"), cancel,
                                  N_("Stop the conversation in progress")))

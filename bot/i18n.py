@@ -34,7 +34,7 @@ _TOKEN = re.compile(r"(<b>|</b>|<i>|</i>|\{[a-z_][a-z0-9_]*\})")
 Value = str | int | Inline | tuple[Inline, ...]
 
 
-def N_(message: str) -> str:  # noqa: N802 (gettext convention)
+def N_(message: str) -> str:
     """Mark a string for extraction where it is translated later (command descriptions)."""
     return message
 

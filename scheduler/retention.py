@@ -29,7 +29,8 @@ class RetentionJob:
 
     async def run(self, job: JobContext) -> None:
         cutoff = job.now - timedelta(days=job.services.config.retention_days)
-        await job.session.execute(delete(ProcessedEvent).where(ProcessedEvent.processed_at <= cutoff))
+        await job.session.execute(
+            delete(ProcessedEvent).where(ProcessedEvent.processed_at <= cutoff))
         await job.session.execute(delete(OutboxMessage).where(
             OutboxMessage.state.in_(DONE_STATES), OutboxMessage.created_at <= cutoff))
         await job.session.execute(delete(ActionToken).where(ActionToken.expires_at <= cutoff))

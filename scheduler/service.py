@@ -39,6 +39,7 @@ class SchedulerService:
         self.after_run = after_run  # delivers what a job wrote (and wakes the loop)
         self._aps: AsyncIOScheduler | None = None
         self._pending_reconcile: asyncio.TimerHandle | None = None
+        self._reconciling: asyncio.Task[None] | None = None
 
     # --- real time -------------------------------------------------------------------------
 
@@ -62,7 +63,7 @@ class SchedulerService:
 
         def fire() -> None:
             self._pending_reconcile = None
-            loop.create_task(self.reconcile())
+            self._reconciling = loop.create_task(self.reconcile())
 
         self._pending_reconcile = loop.call_later(0.5, fire)
 

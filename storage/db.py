@@ -17,7 +17,12 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -48,7 +53,8 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        self.engine = create_async_engine(url, echo=echo, pool_pre_ping=not url.startswith("sqlite"))
+        sqlite = url.startswith("sqlite")
+        self.engine = create_async_engine(url, echo=echo, pool_pre_ping=not sqlite)
         if self.engine.dialect.name == "sqlite":
             _sqlite_setup(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -1,0 +1,223 @@
+"""The core's guarantees, on SQLite and PostgreSQL: events once, the outbox, tokens, rollback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from adapters.base import Rejected, RetryLater, Unreachable
+from bot.commands import CommandSpec
+from bot.context import Context
+from bot.events import ActionEvent
+from bot.messages import OutMessage, rich
+from storage.models import ActionToken, Chat, OutboxMessage, ProcessedEvent, Territory
+from tests.support import Bot
+
+
+@pytest.fixture
+async def bot(database_url: str) -> AsyncIterator[Bot]:
+    bot = await Bot.started(database_url)
+    bot.admins.add(("giulia", "milano"))
+    yield bot
+    await bot.stop()
+
+
+async def count(bot: Bot, model: type, *where: object) -> int:
+    async with bot.app.db.transaction() as session:
+        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+async def test_a_redelivered_event_is_processed_once(bot: Bot) -> None:
+    first = await bot.send("giulia", "milano", "/territorio Milano", event_id="u1")
+    again = await bot.send("giulia", "milano", "/territorio Milano", event_id="u1")
+    assert first == ["Questa chat ora è la chat del territorio Milano. È un territorio nuovo: "
+                     "benvenuti!"]
+    assert again == []
+    assert await count(bot, ProcessedEvent) == 1
+
+
+async def test_a_crash_between_commit_and_delivery_still_delivers(database_url: str) -> None:
+    bot = await Bot.started(database_url)
+    bot.admins.add(("giulia", "milano"))
+    await bot.send("giulia", "milano", "/territorio Milano", deliver=False)
+    await bot.stop()  # the process dies: the reply was committed but never sent
+    assert bot.adapter.sent == []
+
+    revived = await Bot.started(database_url)
+    await revived.app.delivery.drain()
+    assert revived.adapter.texts("milano") == [
+        "Questa chat ora è la chat del territorio Milano. È un territorio nuovo: benvenuti!"]
+    await revived.app.delivery.drain()
+    assert len(revived.adapter.sent) == 1  # and never twice
+    await revived.stop()
+
+
+async def test_a_refusal_rolls_back_what_the_use_case_wrote(bot: Bot) -> None:
+    async def half_then_refuse(ctx: Context, args: str) -> None:
+        ctx.session.add(Territory(name="Mezza", slug="mezza", timezone="UTC", created_at=ctx.now))
+        await ctx.session.flush()
+        ctx.fail("That is too long for me ({limit} characters at most).", limit=1)
+
+    async def half_then_crash(ctx: Context, args: str) -> None:
+        ctx.session.add(Territory(name="Rotta", slug="rotta", timezone="UTC", created_at=ctx.now))
+        await ctx.session.flush()
+        raise RuntimeError("bug")
+
+    bot.app.services.registry.command(CommandSpec(("mezza",), half_then_refuse, "test"))
+    bot.app.services.registry.command(CommandSpec(("rotta",), half_then_crash, "test"))
+    assert await bot.send("giulia", "milano", "/mezza") == [
+        "È troppo lungo per me (al massimo 1 caratteri)."]
+    assert await bot.send("giulia", "milano", "/rotta") == [
+        "Scusa, qualcosa è andato storto. Non ho cambiato nulla: riprova."]
+    assert await count(bot, Territory) == 0
+    assert await count(bot, ProcessedEvent) == 2  # both events are done with, all the same
+
+
+async def post(bot: Bot, text: str, *, key: str | None = None, chat: str = "milano") -> None:
+    """Write a message to the outbox the way a use case does."""
+    async with bot.app.db.transaction() as session:
+        row = await session.scalar(select(Chat).where(Chat.external_id == chat))
+        from bot.outbox import Outbox
+
+        outbox = Outbox(session, bot.clock, bot.app.services.platforms, "Europe/Rome")
+        await outbox.post(outbox.chat_target(row), OutMessage(rich(text), key=key))
+
+
+async def test_delivery_waits_keeps_order_and_retries(bot: Bot) -> None:
+    await bot.send("giulia", "milano", "/chi")
+    await bot.send("giulia", "roma", "/chi")
+    bot.adapter.sent.clear()
+    bot.adapter.fail_next(RetryLater("502 Bad Gateway"))
+    await post(bot, "primo")
+    await post(bot, "secondo")
+    await post(bot, "altrove", chat="roma")
+    await bot.app.delivery.drain()
+    assert bot.adapter.texts() == ["altrove"]  # milano waits; roma does not wait for it
+    bot.clock.advance(timedelta(seconds=2))
+    await bot.app.delivery.drain()
+    assert bot.adapter.texts() == ["altrove", "primo", "secondo"]
+    assert await count(bot, OutboxMessage, OutboxMessage.state == "pending") == 0
+
+
+async def test_retry_after_is_respected(bot: Bot) -> None:
+    await bot.send("giulia", "milano", "/chi")
+    bot.adapter.sent.clear()
+    bot.adapter.fail_next(RetryLater("429", retry_after=30))
+    await post(bot, "dopo")
+    await bot.app.delivery.drain()
+    bot.clock.advance(timedelta(seconds=29))
+    await bot.app.delivery.drain()
+    assert bot.adapter.texts() == []
+    bot.clock.advance(timedelta(seconds=1))
+    await bot.app.delivery.drain()
+    assert bot.adapter.texts() == ["dopo"]
+
+
+async def test_refused_and_unreachable(bot: Bot) -> None:
+    await bot.send("giulia", "milano", "/chi")
+    bot.adapter.sent.clear()
+    bot.adapter.fail_next(Rejected("400 Bad Request"))
+    await post(bot, "rifiutato")
+    await post(bot, "passa")
+    await bot.app.delivery.drain()
+    assert bot.adapter.texts() == ["passa"]
+    bot.adapter.fail_next(Unreachable("403 bot was kicked"))
+    await post(bot, "cacciato")
+    await bot.app.delivery.drain()
+    assert await count(bot, Chat, Chat.external_id == "milano", Chat.active.is_(False)) == 1
+    assert await count(bot, OutboxMessage, OutboxMessage.state == "failed") == 2
+
+
+async def test_keyed_messages_edit_in_place_and_only_the_latest_goes(bot: Bot) -> None:
+    await bot.send("giulia", "milano", "/chi")
+    bot.adapter.sent.clear()
+    await post(bot, "scheda v1", key="card:1")
+    await bot.app.delivery.drain()
+    await post(bot, "scheda v2", key="card:1")
+    await post(bot, "scheda v3", key="card:1")
+    await bot.app.delivery.drain()
+    first, latest = bot.adapter.sent
+    assert (first.text, first.item.edit_of) == ("scheda v1", None)
+    assert (latest.text, latest.item.edit_of) == ("scheda v3", first.message_id)
+    assert await count(bot, OutboxMessage, OutboxMessage.state == "superseded") == 1
+
+
+class TestActions:
+    """Buttons and reactions are checked against the server's records and the sender."""
+
+    @pytest.fixture
+    async def counter(self, bot: Bot) -> list[str]:
+        pressed: list[str] = []
+
+        async def handler(ctx: Context, payload: dict, undo: bool) -> str:
+            pressed.append(f"{ctx.identity.user_id}:{payload['n']}:{undo}")
+            return "ok"
+
+        bot.app.services.registry.action("test.count", handler)
+        await bot.send("giulia", "milano", "/chi")
+        await bot.send("giulia", "roma", "/chi")
+        return pressed
+
+    async def token(self, bot: Bot, *, chat: str = "milano", member: bool = False,
+                    ttl: timedelta | None = None, key: str | None = "card:1") -> str:
+        from bot.outbox import Outbox
+
+        async with bot.app.db.transaction() as session:
+            row = await session.scalar(select(Chat).where(Chat.external_id == chat))
+            outbox = Outbox(session, bot.clock, bot.app.services.platforms, "Europe/Rome")
+            target = outbox.chat_target(row)
+            member_id = 1 if member else None
+            action = await outbox.action(target, "test.count", {"n": 1}, label="+1", emoji="👍",
+                                         key=key, member_id=member_id, ttl=ttl)
+            await outbox.post(target, OutMessage(rich("scheda"), actions=((action,),), key=key))
+        await bot.app.delivery.drain()
+        return action.token
+
+    async def test_a_valid_press_acts(self, bot: Bot, counter: list[str]) -> None:
+        token = await self.token(bot)
+        assert await bot.press("marco", "milano", token) == "ok"
+        assert counter == ["marco:1:False"]
+
+    async def test_forged_expired_foreign_and_personal_buttons(self, bot: Bot,
+                                                               counter: list[str]) -> None:
+        invalid = "Questo pulsante non è più valido."
+        assert await bot.press("marco", "milano", "forged-token") == invalid
+        assert await bot.press("marco", "milano", "x" * 5000) == invalid
+        expiring = await self.token(bot, ttl=timedelta(minutes=5), key=None)
+        bot.clock.advance(timedelta(minutes=6))
+        assert await bot.press("marco", "milano", expiring) == invalid
+        foreign = await self.token(bot, chat="roma")
+        assert await bot.press("marco", "milano", foreign) == invalid
+        personal = await self.token(bot, member=True, key="card:2")  # member 1 is giulia
+        assert await bot.press("marco", "milano", personal) == (
+            "Questo pulsante è per un'altra persona.")
+        assert counter == []
+        assert await bot.press("giulia", "milano", personal) == "ok"
+
+    async def test_the_same_action_on_a_card_reuses_its_token(self, bot: Bot,
+                                                              counter: list[str]) -> None:
+        assert await self.token(bot) == await self.token(bot)
+        assert await count(bot, ActionToken) == 1
+
+    async def test_a_reaction_resolves_to_its_token(self, bot: Bot, counter: list[str]) -> None:
+        await self.token(bot)
+        message_id = bot.adapter.sent[-1].message_id
+        for key, undo in (("👍", False), ("👍", True), ("🎉", False)):
+            event = ActionEvent(**bot.event("marco", "milano"), message_id=message_id, key=key,
+                                undo=undo)
+            await bot.app.dispatcher.handle(event)
+        foreign = ActionEvent(**bot.event("marco", "roma"), message_id=message_id, key="👍")
+        await bot.app.dispatcher.handle(foreign)
+        assert counter == ["marco:1:False", "marco:1:True"]
+
+
+async def test_retention_forgets_old_marks(bot: Bot) -> None:
+    await bot.send("giulia", "milano", "/chi")
+    await bot.app.scheduler.advance(bot.clock, timedelta(days=29))
+    assert await count(bot, ProcessedEvent) == 1
+    await bot.app.scheduler.advance(bot.clock, timedelta(days=2))
+    assert await count(bot, ProcessedEvent) == 0
+    assert await count(bot, OutboxMessage) == 0
