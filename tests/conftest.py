@@ -19,7 +19,7 @@ from tests.support import require_or_skip
 PG_ADMIN = os.environ.get("PIAZZABOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-async def _pg_connect():  # noqa: ANN202 (asyncpg.Connection)
+async def _pg_connect() -> "asyncpg.Connection":
     import asyncpg
 
     return await asyncpg.connect(PG_ADMIN, timeout=5)
@@ -33,7 +33,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     try:
         admin = await _pg_connect()
-    except Exception as exc:  # noqa: BLE001 (any failure means: no server here)
+    except Exception as exc:
         require_or_skip(f"PostgreSQL not reachable at {PG_ADMIN}: {exc}")
     name = f"pzb_{uuid.uuid4().hex[:12]}"
     await admin.execute(f'CREATE DATABASE "{name}"')

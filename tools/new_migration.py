@@ -14,7 +14,7 @@ from pathlib import Path
 from alembic import command
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from storage.db import Database, alembic_config  # noqa: E402
+from storage.db import Database, alembic_config
 
 
 async def main(rev_id: str, message: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.unit.test_i18n import code_messages  # noqa: E402
+from tests.unit.test_i18n import code_messages
 
 
 def main(po_path: str) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from adapters.base import Adapter, Capabilities, CoreHandle, Delivered, Outgoing, Rejected
 from adapters.console.world import World, private_chat
 from bot.commands import split_command
-from bot.events import ActionEvent, ChatRef, CommandEvent, Event, Sender, TextEvent
+from bot.events import (
+    ActionEvent,
+    ActionOutcome,
+    ChatRef,
+    CommandEvent,
+    Event,
+    Sender,
+    TextEvent,
+)
 
 PLATFORM = "console"
 
@@ -65,7 +73,7 @@ class ConsoleAdapter(Adapter):
         if outcome is not None:
             self.world.toast(outcome.text)
 
-    async def _handle(self, event: Event):  # noqa: ANN202 (ActionOutcome | None)
+    async def _handle(self, event: Event) -> ActionOutcome | None:
         if self.core is None:
             self.world.note("the bot is not running")
             return None
