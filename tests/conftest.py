@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tests.support import require_or_skip
@@ -19,9 +20,7 @@ from tests.support import require_or_skip
 PG_ADMIN = os.environ.get("PIAZZABOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-async def _pg_connect() -> "asyncpg.Connection":
-    import asyncpg
-
+async def _pg_connect() -> asyncpg.Connection:
     return await asyncpg.connect(PG_ADMIN, timeout=5)
 
 
