@@ -19,6 +19,7 @@ log = logging.getLogger("piazzabot")
 # Script mode's clock starts here unless --now says otherwise: the same script gives the
 # same transcript every time.
 SCRIPT_EPOCH = "2026-12-01T10:00"
+LOG_FILE = "piazzabot.log"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_upgrade(config))
         if args.command == "console":
             return asyncio.run(_console(config, args))
-        logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+        _log_for_service(config, args.verbose)
         return asyncio.run(_run(config))
     except ConfigError as exc:
         print("The configuration has problems:", file=sys.stderr)
@@ -69,6 +70,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _log_for_service(config: Config, verbose: bool) -> None:
+    """INFO logs for a running service; into a file when the terminal chat has the screen."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("apscheduler", "alembic", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if config.console.enabled:
+        handler = logging.FileHandler(LOG_FILE, encoding="utf-8")
+        handler.setFormatter(root.handlers[0].formatter)
+        root.handlers[:] = [handler]
+        print(f"Logs go to {LOG_FILE}.")
 
 
 def _check_config(path: str | None) -> int:

@@ -97,8 +97,8 @@ class ConsoleSession:
         await self.start()
 
     async def _settle(self) -> None:
-        """In step-by-step mode, deliver everything before the next line is read."""
-        if self.app is not None and not self.background:
+        """Deliver everything due before the next line is read, so replies come first."""
+        if self.app is not None:
             await self.app.delivery.drain()
 
     # --- one line ------------------------------------------------------------------------
