@@ -112,6 +112,14 @@ class MatrixConfig(Section):
         return self
 
 
+class IdeasConfig(Section):
+    # Suggested themes, from the cooperative's working groups; other hashtags are allowed.
+    themes: list[str] = Field(default_factory=lambda: [
+        "bandi", "formazione", "networking", "servizi", "governance", "spazi"])
+    daily_limit: int = Field(default=5, ge=1)  # ideas one member may submit per day
+    report_threshold: int = Field(default=3, ge=1)  # distinct reports that hide an idea
+
+
 class DigestConfig(Section):
     territory: str = "0 9 * * MON"
     staff: str = "0 8 * * *"
@@ -134,6 +142,7 @@ class Config(Section):
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     matrix: MatrixConfig = Field(default_factory=MatrixConfig)
+    ideas: IdeasConfig = Field(default_factory=IdeasConfig)
     digests: DigestConfig = Field(default_factory=DigestConfig)
     retention_days: int = Field(default=30, ge=1)
 
