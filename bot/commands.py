@@ -12,8 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from bot.i18n import translator
+
 if TYPE_CHECKING:
     from bot.context import Context
+    from bot.digests.sections import Section
     from bot.duework import DueJob
 
 MAX_ARGS = 4000  # longer arguments are refused before any parsing
@@ -102,6 +105,7 @@ class Registry:
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     conversations: dict[str, TextHandler] = field(default_factory=dict)
     jobs: list[DueJob] = field(default_factory=list)
+    digest_sections: list[Section] = field(default_factory=list)
 
     def command(self, spec: CommandSpec) -> None:
         for name in spec.names:
@@ -125,5 +129,16 @@ class Registry:
     def job(self, job: DueJob) -> None:
         self.jobs.append(job)
 
+    def digest_section(self, section: Section) -> None:
+        """A part of the digests; sections appear in the order they are registered."""
+        self.digest_sections.append(section)
+
     def find(self, name: str) -> CommandSpec | None:
         return self.commands.get(name.lower())
+
+    def menu(self, locale: str) -> list[tuple[str, str]]:
+        """(name, summary) in `locale` of the commands a platform's menu shows: everyone's
+        and facilitators', not staff-only ones."""
+        t = translator(locale)
+        return [(spec.name_for(t.locale), t.gettext(spec.summary)) for spec in self.ordered
+                if spec.audience != "staff"]

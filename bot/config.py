@@ -123,8 +123,10 @@ class IdeasConfig(Section):
 class DigestConfig(Section):
     territory: str = "0 9 * * MON"
     staff: str = "0 8 * * *"
+    staff_weekly: str = "0 8 * * MON"  # the fuller staff digest; replaces the daily one then
+    empty: Literal["skip", "line"] = "skip"  # an empty period: send nothing, or one line
 
-    @field_validator("territory", "staff")
+    @field_validator("territory", "staff", "staff_weekly")
     @classmethod
     def _valid_cron(cls, expr: str) -> str:
         try:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bot import guide, territories
+from bot.digests import commands as digests
 from bot.commands import Registry
 from scheduler.retention import RetentionJob
 
-FEATURES = (guide, territories)
+FEATURES = (guide, territories, digests)
 
 
 def build_registry() -> Registry:

@@ -86,4 +86,5 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 
 def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
+    # "heads": features developed side by side may each add a branch of migrations.
+    command.upgrade(alembic_config(connection), "heads")

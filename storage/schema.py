@@ -2,5 +2,6 @@
 imports its models module here."""
 
 from storage.models import core
+from storage.models import digests  # noqa: F401 (registers the tables)
 
 metadata = core.Base.metadata

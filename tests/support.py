@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import count
@@ -67,11 +67,15 @@ class Bot:
 
     @classmethod
     async def started(cls, database_url: str, *, staff: Iterable[str] = (),
-                      now: datetime = DEFAULT_NOW, **config: object) -> Bot:
+                      now: datetime = DEFAULT_NOW,
+                      prepare: Callable[[App], None] | None = None, **config: object) -> Bot:
+        """A running bot; `prepare(app)` runs before the start (to register test parts)."""
         adapter = MemoryAdapter()
         clock = FakeClock(now)
         app = App(make_config(database_url, **config), [adapter], clock=clock,
                   staff=StaffList({"memory": staff}), background=False)
+        if prepare is not None:
+            prepare(app)
         await app.start()
         return cls(app, adapter, clock)
 

@@ -1,0 +1,1 @@
+"""Digests: what happened in a territory (or everywhere, for staff), sent on a schedule."""
