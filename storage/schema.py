@@ -3,5 +3,6 @@ imports its models module here."""
 
 from storage.models import core
 from storage.models import digests  # noqa: F401 (registers the tables)
+from storage.models import meetups  # noqa: F401
 
 metadata = core.Base.metadata
