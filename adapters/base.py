@@ -91,6 +91,11 @@ class CoreHandle(Protocol):
         """Process one event (once, even if delivered again); for actions, the outcome."""
         ...
 
+    def commands(self, locale: str) -> list[tuple[str, str]]:
+        """The commands to show in a platform's command menu, as (name, description) in
+        `locale` (names without prefix; staff-only commands left out)."""
+        ...
+
 
 class Adapter(ABC):
     platform: str
@@ -107,6 +112,10 @@ class Adapter(ABC):
     @abstractmethod
     async def deliver(self, item: Outgoing) -> Delivered:
         """Send or edit one item. Raises a `DeliveryError` subclass when not accepted."""
+
+    def healthy(self) -> bool:
+        """Whether the adapter is connected to its platform (for /healthz)."""
+        return True
 
     def command_hint(self, command: str) -> str:
         """How a text command is written on this platform (`/rsvp 4 yes` or `!rsvp 4 yes`)."""

@@ -53,6 +53,9 @@ class AdapterCore:
     async def handle(self, event: Event) -> ActionOutcome | None:
         return await self.app.dispatcher.handle(event)
 
+    def commands(self, locale: str) -> list[tuple[str, str]]:
+        return self.app.services.registry.menu(locale)
+
 
 class App:
     def __init__(self, config: Config, adapters: Sequence[Adapter], *, clock: Clock | None = None,

@@ -45,6 +45,11 @@ class CommandEvent(Event):
     name: str = ""
     args: str = ""
     message_id: str | None = None  # the platform id of the command message, to reply to it
+    # People the command points at, by platform user id, where the platform says so: those
+    # mentioned (Telegram text mentions, Matrix pills), and the author of the message the
+    # command replies to. They name people who have no @username.
+    mentions: tuple[str, ...] = ()
+    reply_to_user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,10 +77,15 @@ class ActionEvent(Event):
 
 @dataclass(frozen=True)
 class PollAnswerEvent(Event):
-    """An answer to a native poll: the chosen option indexes (empty: answer withdrawn)."""
+    """An answer to a native poll: the chosen option indexes (empty: answer withdrawn).
+
+    `chat` is the chat the poll was posted in; `message_id` the platform id of the poll's
+    message where the adapter knows it — the id `posted_messages` holds for the poll's slot.
+    """
 
     poll_id: str = ""
     options: tuple[int, ...] = ()
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)

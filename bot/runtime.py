@@ -14,4 +14,8 @@ def build_adapters(config: Config) -> list[Adapter]:
         from adapters.console.world import World
 
         adapters.append(ConsoleAdapter(World()))
+    if config.telegram.enabled:
+        from adapters.telegram.adapter import TelegramAdapter
+
+        adapters.append(TelegramAdapter(config.telegram, default_locale=config.locale))
     return adapters
