@@ -1,0 +1,166 @@
+"""Telegram updates as the core's events.
+
+Nothing a user sends is trusted: commands are parsed by the core's own parser, button data
+is passed to the core as an opaque token (the core checks it against its records), and only
+text messages, button presses, poll answers and the bot's own membership changes become
+events. Messages from bots — the bot itself included — are ignored, and so are edits:
+acting again on an edited command could do twice what was meant once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, CallbackQuery, Chat, ChatMember, Message, Update, User
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+
+from adapters.base import CoreHandle
+from adapters.telegram.admins import AdminCache
+from adapters.telegram.poll_memory import PollMemory
+from bot.commands import split_command
+from bot.events import (
+    ActionEvent,
+    ChatRef,
+    CommandEvent,
+    Event,
+    MembershipEvent,
+    PollAnswerEvent,
+    Sender,
+    TextEvent,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+MAX_TOAST = 200  # Telegram's limit for answerCallbackQuery text
+PRESENT = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR,
+                     ChatMemberStatus.MEMBER})
+
+
+def chat_ref(chat: Chat, message: Message | None = None) -> ChatRef:
+    """The chat, and the forum topic when the message was written in one."""
+    private = chat.type == ChatType.PRIVATE
+    thread = None
+    if message is not None and message.is_topic_message and message.message_thread_id:
+        thread = str(message.message_thread_id)
+    return ChatRef(PLATFORM, str(chat.id), is_private=private,
+                   title=None if private else chat.title, thread_id=thread)
+
+
+def _is_in(member: ChatMember) -> bool:
+    return member.status in PRESENT or (
+        member.status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False)))
+
+
+class Inbound:
+    def __init__(self, bot: Bot, core: CoreHandle, admins: AdminCache,
+                 polls: PollMemory) -> None:
+        self.bot = bot
+        self.core = core
+        self.admins = admins
+        self.polls = polls
+
+    async def handle(self, update: Update) -> None:
+        """Hand one update to the core. Raises if the core could not take it (the caller
+        decides whether to try again; the core ignores an update it already processed)."""
+        event_id = str(update.update_id)
+        if update.callback_query is not None:
+            await self._button(event_id, update.callback_query)
+        elif update.message is not None:
+            await self._message(event_id, update.message)
+        elif update.poll_answer is not None:
+            await self._poll_answer(event_id, update)
+        elif update.my_chat_member is not None:
+            await self._membership(event_id, update)
+        elif update.chat_member is not None:
+            self.admins.forget(update.chat_member.chat.id)  # someone's rights may have changed
+        else:
+            log.debug("update %s of a kind the bot does not act on", event_id)
+
+    async def _sender(self, user: User, chat: Chat) -> Sender:
+        admin = chat.type != ChatType.PRIVATE and await self.admins.is_admin(chat.id, user.id)
+        return Sender(user_id=str(user.id), display_name=user.full_name,
+                      username=user.username, is_chat_admin=admin)
+
+    async def _message(self, event_id: str, message: Message) -> None:
+        chat = message.chat
+        if message.sender_chat is not None:
+            if message.sender_chat.id != chat.id:
+                return  # posted on behalf of a channel
+            # An anonymous administrator: Telegram shows the group itself as the sender.
+            sender = Sender(user_id=str(chat.id), display_name=chat.title or str(chat.id),
+                            is_chat_admin=True)
+        elif message.from_user is None or message.from_user.is_bot:
+            return
+        else:
+            sender = await self._sender(message.from_user, chat)
+        text = message.text
+        if text is None:
+            return
+        base = {"platform": PLATFORM, "event_id": event_id, "chat": chat_ref(chat, message),
+                "sender": sender}
+        command = split_command(text, prefixes="/", bot_username=self.bot.username)
+        event: Event
+        if command is not None:
+            event = CommandEvent(**base, name=command[0], args=command[1],
+                                 message_id=str(message.message_id))
+        elif split_command(text, prefixes="/") is not None:
+            return  # a command for another bot (/cmd@OtherBot)
+        else:
+            event = TextEvent(**base, text=text, message_id=str(message.message_id))
+        await self.core.handle(event)
+
+    async def _button(self, event_id: str, query: CallbackQuery) -> None:
+        message = query.message
+        if message is None or query.from_user.is_bot:
+            await self._answer(query, None)  # a button under an inline message: not ours
+            return
+        chat = message.chat
+        where = chat_ref(chat, message if isinstance(message, Message) else None)
+        event = ActionEvent(PLATFORM, event_id, where, await self._sender(query.from_user, chat),
+                            token=query.data or "", message_id=str(message.message_id))
+        try:
+            outcome = await self.core.handle(event)
+        except Exception:
+            await self._answer(query, None)  # stop the client's spinner; the press is retried
+            raise
+        await self._answer(query, outcome.text if outcome is not None else None)
+
+    async def _answer(self, query: CallbackQuery, text: str | None) -> None:
+        try:
+            await query.answer(text[:MAX_TOAST] if text else None, show_alert=False)
+        except TelegramError as exc:  # too late (a retried press): nothing to do
+            log.debug("answerCallbackQuery %s: %s", query.id, exc.message)
+
+    async def _poll_answer(self, event_id: str, update: Update) -> None:
+        answer = update.poll_answer
+        assert answer is not None
+        if answer.user is None or answer.user.is_bot:
+            return  # an anonymous vote on behalf of a chat
+        poll = await self.polls.find(answer.poll_id)
+        if poll is None:
+            log.debug("answer to unknown poll %s ignored", answer.poll_id)
+            return
+        chat = ChatRef(PLATFORM, str(poll.chat_id), is_private=poll.private)
+        admin = not poll.private and await self.admins.is_admin(poll.chat_id, answer.user.id)
+        sender = Sender(str(answer.user.id), answer.user.full_name, answer.user.username, admin)
+        await self.core.handle(PollAnswerEvent(
+            PLATFORM, event_id, chat, sender, poll_id=answer.poll_id,
+            options=tuple(answer.option_ids), message_id=str(poll.message_id)))
+
+    async def _membership(self, event_id: str, update: Update) -> None:
+        change = update.my_chat_member
+        assert change is not None
+        chat = change.chat
+        self.admins.forget(chat.id)
+        was_in, now_in = _is_in(change.old_chat_member), _is_in(change.new_chat_member)
+        if was_in == now_in:
+            return  # promoted or restricted: still there
+        if now_in and chat.type == ChatType.PRIVATE:
+            return  # unblocked: the person's next message reactivates the chat
+        sender = await self._sender(change.from_user, chat) if now_in else Sender(
+            str(change.from_user.id), change.from_user.full_name, change.from_user.username)
+        log.info("bot %s chat %s", "added to" if now_in else "removed from", chat.id)
+        await self.core.handle(MembershipEvent(PLATFORM, event_id, chat_ref(chat), sender,
+                                               joined=now_in))
