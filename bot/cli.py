@@ -147,6 +147,7 @@ async def _run(config: Config) -> int:
     from adapters.console.repl import Prompt
     from adapters.console.session import ConsoleSession
     from bot.app import App
+    from bot.health import HealthServer
     from bot.runtime import build_adapters
 
     adapters = build_adapters(config)
@@ -155,6 +156,9 @@ async def _run(config: Config) -> int:
         return 2
     app = App(config, adapters)
     await app.start()
+    health = HealthServer(app, config.health.listen, config.health.port)
+    if config.health.enabled:
+        await health.start()
     foreground = None
     if isinstance(console := app.adapters.get("console"), ConsoleAdapter):
         foreground = Prompt(ConsoleSession.attached(app, console)).run
@@ -172,6 +176,7 @@ async def _run(config: Config) -> int:
         else:
             await stop.wait()
     finally:
+        await health.stop()
         await app.stop()
     return 0
 

@@ -136,6 +136,16 @@ class DigestConfig(Section):
         return expr
 
 
+class HealthConfig(Section):
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = Field(default=9310, ge=0, le=65535)
+
+
+class LimitsConfig(Section):
+    commands_per_minute: int = Field(default=20, ge=1)  # per member, across all chats
+
+
 class Config(Section):
     locale: Literal["it", "en"] = "it"
     timezone: str = "Europe/Rome"
@@ -146,6 +156,8 @@ class Config(Section):
     matrix: MatrixConfig = Field(default_factory=MatrixConfig)
     ideas: IdeasConfig = Field(default_factory=IdeasConfig)
     digests: DigestConfig = Field(default_factory=DigestConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
     retention_days: int = Field(default=30, ge=1)
 
     @field_validator("timezone")

@@ -31,6 +31,7 @@ from adapters.base import (
     RetryLater,
     Unreachable,
 )
+from bot import metrics
 from bot.clock import Clock
 from bot.messages import message_from_json
 from bot.outbox import message_slot
@@ -149,22 +150,27 @@ class Delivery:
         try:
             delivered = await adapter.deliver(item)
         except RetryLater as exc:
+            metrics.FAILURES.labels(row.platform, "retry").inc()
             await self._postpone(row, str(exc), exc.retry_after)
             return False
         except Unreachable as exc:
+            metrics.FAILURES.labels(row.platform, "unreachable").inc()
             log.info("outbox %s: destination unreachable (%s)", row.id, exc)
             await self._settle(row, state="failed", error=f"unreachable: {exc}",
                                chat_gone=row.chat_id)
             return True
         except Rejected as exc:
+            metrics.FAILURES.labels(row.platform, "rejected").inc()
             log.warning("outbox %s refused by %s: %s", row.id, row.platform, exc)
             await self._settle(row, state="failed", error=f"rejected: {exc}")
             return True
         except Exception as exc:  # a bug or an unexpected library error: retry later
+            metrics.FAILURES.labels(row.platform, "error").inc()
             log.exception("outbox %s: unexpected delivery error", row.id)
             await self._postpone(row, repr(exc), None)
             return False
         await self._settle(row, state="sent", delivered=delivered, slot=slot)
+        metrics.SENT.labels(row.platform).inc()
         return True
 
     async def _destination(self, session: AsyncSession, row: OutboxMessage) -> Destination | None:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot.commands import MAX_ARGS
 from bot.context import Context, Services, UserError, load_context
 from bot.events import (
@@ -30,6 +31,7 @@ from bot.events import (
     TextEvent,
 )
 from bot.messages import plain_inlines
+from bot.ratelimit import CommandLimiter, Verdict
 from storage.db import Database
 from storage.models import ActionToken, Chat, Conversation, PostedMessage, ProcessedEvent
 
@@ -44,14 +46,21 @@ class Dispatcher:
         self.services = services
         self.on_commit = on_commit
         self.poll_answer_handler: PollAnswerHandler | None = None
+        self.limiter = CommandLimiter(services.config.limits.commands_per_minute)
 
     async def handle(self, event: Event) -> ActionOutcome | None:
         """Process `event` once. For an action, returns the toast to show the sender."""
+        with metrics.HANDLING.labels(event.platform).time():
+            return await self._handle(event)
+
+    async def _handle(self, event: Event) -> ActionOutcome | None:
         try:
             async with self.db.transaction() as session:
                 if not await _claim(session, event, self.services.clock.now()):
                     log.debug("duplicate event %s/%s skipped", event.platform, event.event_id)
+                    metrics.DUPLICATES.labels(event.platform).inc()
                     return None
+                metrics.EVENTS.labels(event.platform, type(event).__name__).inc()
                 if isinstance(event, MembershipEvent):
                     await self._membership(session, event)
                     return None
@@ -92,6 +101,11 @@ class Dispatcher:
         return None
 
     async def _command(self, ctx: Context, event: CommandEvent) -> None:
+        verdict = self.limiter.check(ctx.member.id, ctx.now)
+        if verdict is Verdict.DROP:
+            return
+        if verdict is Verdict.WARN:
+            ctx.fail("You are sending many commands: I will take yours again in a minute.")
         spec = self.services.registry.find(event.name)
         if spec is None:
             ctx.fail("I don't know the command <b>{command}</b>. Send <b>{help}</b> for the list.",

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
+from bot import metrics
 from bot.clock import FakeClock
 from bot.context import Services
 from bot.duework import DueJob, JobContext
@@ -77,14 +78,12 @@ class SchedulerService:
                 if self._aps.get_job(name):
                     self._aps.remove_job(name)
                 continue
-            self._aps.add_job(self._run_scheduled, DateTrigger(run_date=max(due, now)), args=[name],
-                              id=name, replace_existing=True, misfire_grace_time=None,
-                              coalesce=True)
+            self._aps.add_job(self._run_scheduled, DateTrigger(run_date=max(due, now)), id=name,
+                              replace_existing=True, misfire_grace_time=None, coalesce=True)
 
-    async def _run_scheduled(self, name: str) -> None:
+    async def _run_scheduled(self) -> None:
         try:
-            await self.run_job(name, self.services.clock.now())
-            await self.after_run()
+            await self.run_due()
         finally:
             await self.reconcile()
 
@@ -110,6 +109,7 @@ class SchedulerService:
         now = self.services.clock.now()
         for name, due in (await self._due_times()).items():
             if due is not None and due <= now:
+                metrics.JOB_LAG.labels(name).observe((now - due).total_seconds())
                 await self.run_job(name, now)
         await self.after_run()
 

@@ -221,3 +221,14 @@ async def test_retention_forgets_old_marks(bot: Bot) -> None:
     await bot.app.scheduler.advance(bot.clock, timedelta(days=2))
     assert await count(bot, ProcessedEvent) == 0
     assert await count(bot, OutboxMessage) == 0
+
+
+async def test_one_member_cannot_flood_a_chat(database_url: str) -> None:
+    bot = await Bot.started(database_url, limits={"commands_per_minute": 3})
+    replies = [await bot.send("marco", "milano", "/chi") for _ in range(6)]
+    assert [len(r) for r in replies] == [1, 1, 1, 1, 0, 0]
+    assert replies[3] == ["Stai mandando molti comandi: riprendo i tuoi tra un minuto."]
+    assert len(await bot.send("giulia", "milano", "/chi")) == 1  # others are not held back
+    bot.clock.advance(timedelta(minutes=1))
+    assert len(await bot.send("marco", "milano", "/chi")) == 1
+    await bot.stop()
