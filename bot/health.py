@@ -7,8 +7,8 @@ with a JSON body: database, adapters, outbox depth and the age of its oldest mes
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
