@@ -32,6 +32,7 @@ from bot.events import (
 )
 from bot.messages import plain_inlines
 from bot.ratelimit import CommandLimiter, Verdict
+from bot.sanitize import clean_event
 from storage.db import Database
 from storage.models import ActionToken, Chat, Conversation, PostedMessage, ProcessedEvent
 
@@ -51,7 +52,7 @@ class Dispatcher:
     async def handle(self, event: Event) -> ActionOutcome | None:
         """Process `event` once. For an action, returns the toast to show the sender."""
         with metrics.HANDLING.labels(event.platform).time():
-            return await self._handle(event)
+            return await self._handle(clean_event(event))
 
     async def _handle(self, event: Event) -> ActionOutcome | None:
         try:
