@@ -151,6 +151,7 @@ class _FailureRule:
     error: ApiError
     times: int
     chat_id: int | str | None
+    after: int = 0  # matching calls let through before the failures start
 
     def matches(self, method: str, params: JSONDict) -> bool:
         if self.method not in ("*", method):
@@ -480,10 +481,12 @@ class BotAPIEmulator:
         *,
         chat_id: int | str | None = None,
         json_body: bool = True,
+        after: int = 0,
     ) -> None:
         """Make the next ``times`` calls of ``method`` (``"*"`` = any) fail.
 
-        ``chat_id`` restricts the rule to calls for that chat. ``json_body=False`` answers with
+        ``chat_id`` restricts the rule to calls for that chat; ``after`` lets that many
+        matching calls succeed first (a failure half-way). ``json_body=False`` answers with
         an HTML page, as Telegram's front end does for 502/504. A 429 always carries
         ``parameters.retry_after`` (default 1).
         """
@@ -494,7 +497,7 @@ class BotAPIEmulator:
             description = _DEFAULT_DESCRIPTIONS.get(status, HTTPStatus(status).phrase)
         canonical = method if method == "*" else self._canonical_name(method)
         error = ApiError(status, description, retry_after=retry_after, json_body=json_body)
-        self._failures.append(_FailureRule(canonical, error, times, chat_id))
+        self._failures.append(_FailureRule(canonical, error, times, chat_id, after))
 
     # ======================================================================================
     # update injection
@@ -602,6 +605,14 @@ class BotAPIEmulator:
         payload = {key: value for key, value in update.items() if key != "update_id"}
         return self._enqueue(payload)
 
+    def redeliver(self, update: JSONDict) -> None:
+        """Queue an already-confirmed update again, with its own ``update_id``: what a bot
+        sees when its confirmation never reached Telegram (it died right after handling)."""
+        if all(pending["update_id"] != update["update_id"] for pending in self._pending):
+            self._pending.append(update)
+            self._pending.sort(key=lambda pending: pending["update_id"])
+        self._signal.fire()
+
     # ======================================================================================
     # inspection and waiting
     # ======================================================================================
@@ -701,6 +712,9 @@ class BotAPIEmulator:
     def _raise_injected_failure(self, method: str, params: JSONDict) -> None:
         for rule in self._failures:
             if rule.matches(method, params):
+                if rule.after > 0:
+                    rule.after -= 1
+                    return
                 rule.times -= 1
                 if rule.times <= 0:
                     self._failures.remove(rule)
