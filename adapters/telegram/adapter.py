@@ -111,6 +111,14 @@ class TelegramAdapter(Adapter):
             await application.stop()
         await application.shutdown()
 
+    def healthy(self) -> bool:
+        application = self.application
+        if application is None or not application.running:
+            return False
+        if self.poller is not None:
+            return self.poller.running
+        return application.updater is not None and application.updater.running
+
     async def deliver(self, item: Outgoing) -> Delivered:
         if self._outbound is None:
             raise RetryLater("telegram adapter not started")

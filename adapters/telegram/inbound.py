@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Bot, CallbackQuery, Chat, ChatMember, Message, Update, User
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
 from telegram.error import TelegramError
 
 from adapters.base import CoreHandle
@@ -51,6 +51,24 @@ def chat_ref(chat: Chat, message: Message | None = None) -> ChatRef:
 def _is_in(member: ChatMember) -> bool:
     return member.status in PRESENT or (
         member.status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False)))
+
+
+def _mentioned(message: Message) -> tuple[str, ...]:
+    """People named by a text mention (Telegram's link to someone without a @username)."""
+    users = [entity.user for entity in message.entities
+             if entity.type == MessageEntityType.TEXT_MENTION and entity.user is not None]
+    return tuple(dict.fromkeys(str(user.id) for user in users if not user.is_bot))
+
+
+def _replied_to(message: Message) -> str | None:
+    """The author of the message this one answers — not the topic: in a forum every message
+    "replies" to the message that opened its topic."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.is_bot:
+        return None
+    if message.is_topic_message and replied.message_id == message.message_thread_id:
+        return None
+    return str(replied.from_user.id)
 
 
 class Inbound:
@@ -104,7 +122,8 @@ class Inbound:
         event: Event
         if command is not None:
             event = CommandEvent(**base, name=command[0], args=command[1],
-                                 message_id=str(message.message_id))
+                                 message_id=str(message.message_id),
+                                 mentions=_mentioned(message), reply_to_user=_replied_to(message))
         elif split_command(text, prefixes="/") is not None:
             return  # a command for another bot (/cmd@OtherBot)
         else:

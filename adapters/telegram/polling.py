@@ -42,6 +42,10 @@ class Poller:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     async def start(self) -> None:
         stored = await self.state.get(OFFSET_KEY)
         self.offset = int(stored) if stored and stored.isdigit() else 0

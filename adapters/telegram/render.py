@@ -53,7 +53,7 @@ Line = tuple[Run, ...]
 
 def utf16_len(text: str) -> int:
     """Telegram's unit of length: UTF-16 code units (an emoji outside the BMP counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _line_len(line: Line) -> int:
