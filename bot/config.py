@@ -26,6 +26,7 @@ from bot.crontab import CronError, parse_cron
 
 CONFIG_ENV = "PIAZZABOT_CONFIG"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Section(BaseModel):
@@ -87,8 +88,16 @@ class TelegramConfig(Section):
     def _needs_token(self) -> TelegramConfig:
         if self.enabled and not (self.token and self.token.get_secret_value()):
             raise ValueError("token: required when telegram is enabled")
-        if self.enabled and self.mode == "webhook" and not self.webhook.url:
-            raise ValueError("webhook.url: required in webhook mode")
+        if self.enabled and self.mode == "webhook":
+            hook = self.webhook
+            if not hook.url:
+                raise ValueError("webhook.url: required in webhook mode")
+            if not hook.url.startswith("https://"):
+                raise ValueError("webhook.url: Telegram calls only https:// addresses")
+            secret = hook.secret_token.get_secret_value() if hook.secret_token else ""
+            if not _WEBHOOK_SECRET.fullmatch(secret):
+                raise ValueError("webhook.secret_token: required in webhook mode, 1-256 of "
+                                 "A-Z a-z 0-9 _ - (requests without it are refused)")
         return self
 
 

@@ -23,6 +23,7 @@ from adapters.base import Rejected, RetryLater, Unreachable
 from adapters.telegram.commands_menu import bot_commands
 from adapters.telegram.errors import delivery_error, is_not_modified
 from adapters.telegram.render import MAX_CAPTION, render, split, utf16_len
+from bot.config import ConfigError, parse_config
 from bot.messages import (
     Bold,
     BulletList,
@@ -195,3 +196,24 @@ def test_the_menu_keeps_to_telegrams_form() -> None:
     assert (commands[0].command, commands[0].description) == (
         "territorio", "Collega la chat a un territorio")
     assert commands[1].command == "lungo" and len(commands[1].description) == 256
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("webhook", "problem"), [
+    ({"secret_token": "abc"}, "webhook.url: required in webhook mode"),
+    ({"url": "http://bot.example.org/hook", "secret_token": "abc"},
+     "webhook.url: Telegram calls only https:// addresses"),
+    ({"url": "https://bot.example.org/hook"}, "webhook.secret_token: required in webhook mode"),
+    ({"url": "https://bot.example.org/hook", "secret_token": "non va bene!"},
+     "webhook.secret_token: required in webhook mode"),
+])
+def test_webhook_mode_needs_an_https_url_and_a_secret(webhook: dict[str, str],
+                                                      problem: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"telegram": {"enabled": True, "token": "1:x", "mode": "webhook",
+                                   "webhook": webhook}})
+    assert any(problem in line for line in refused.value.problems), refused.value.problems
+    good = {"url": "https://bot.example.org/hook", "secret_token": "Abc_123-x"}
+    parse_config({"telegram": {"enabled": True, "token": "1:x", "mode": "webhook",
+                               "webhook": good}})
