@@ -64,28 +64,34 @@ class Delivery:
     async def run_forever(self) -> None:
         """Deliver as rows become due; woken by commits, else by the next due time."""
         while True:
+            # Cleared before the pass, not after: a commit that wakes us during the pass
+            # is then not lost (it would otherwise wait for the next due time).
+            self._wake.clear()
             try:
                 await self.deliver_due()
                 wait = await self._seconds_to_next_due()
             except Exception:
                 log.exception("delivery pass failed; retrying shortly")
                 wait = 5.0
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
     async def drain(self) -> None:
-        """Deliver until nothing is due now (the terminal and tests call this)."""
-        while await self.deliver_due():
+        """Deliver until nothing is due now (the terminal and tests call this).
+
+        One destination at a time, in the order of their oldest message: when one event
+        writes to several chats (a card in each territory chat, private notices), the
+        transcript then shows them in the same order on every run."""
+        while await self.deliver_due(concurrency=1):
             pass
 
-    async def deliver_due(self) -> int:
+    async def deliver_due(self, concurrency: int = CONCURRENT_DESTINATIONS) -> int:
         """One pass over the due rows; returns how many rows were settled."""
         async with self._lock:
             groups = await self._due_groups()
             if not groups:
                 return 0
-            limit = asyncio.Semaphore(CONCURRENT_DESTINATIONS)
+            limit = asyncio.Semaphore(concurrency)
 
             async def run(rows: list[OutboxMessage]) -> int:
                 async with limit:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot import facilitators, guide, territories
+from bot import facilitators, guide, meetups, territories
 from bot.commands import Registry
 from bot.digests import commands as digests
 from scheduler.retention import RetentionJob
 
-FEATURES = (guide, territories, facilitators, digests)
+FEATURES = (guide, territories, facilitators, meetups, digests)
 
 
 def build_registry() -> Registry:

@@ -1,0 +1,196 @@
+"""Answers to a meetup — going, maybe, not going — and the waiting list.
+
+When a meetup has seats and they are taken, "going" joins the waiting list, in order. When
+a place frees up (someone withdraws, or the seats grow), the first waiting members take it
+and are told. Every change edits the card in every chat of the territory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import words
+from bot.context import Context
+from bot.meetups import card
+from bot.meetups.notify import tell
+from bot.meetups.store import GOING, MAYBE, NO, WAITING, Scope, find, is_open
+from bot.messages import OutMessage, rich
+from bot.outbox import Target
+from storage.models import Territory
+from storage.models.meetups import Meetup, MeetupAnswer
+
+_WORDS = {
+    GOING: {"si", "sì", "yes", "y", "ok", "vengo", "going", "ci sono"},
+    MAYBE: {"forse", "maybe", "boh", "perhaps"},
+    NO: {"no", "non vengo", "not going", "n"},
+}
+
+
+@dataclass
+class Outcome:
+    answer: str | None  # the member's answer now (None: withdrawn)
+    changed: bool
+    position: int | None = None  # on the waiting list, 1 = next in
+    promoted: list[int] = field(default_factory=list)  # members who got a place
+
+
+def parse_answer(text: str) -> str | None:
+    wanted = " ".join(text.casefold().split())
+    for answer, accepted in _WORDS.items():
+        if wanted in accepted:
+            return answer
+    return None
+
+
+async def _going_count(session: AsyncSession, meetup_id: int) -> int:
+    return await session.scalar(select(func.count()).where(
+        MeetupAnswer.meetup_id == meetup_id, MeetupAnswer.answer == GOING)) or 0
+
+
+async def _position(session: AsyncSession, row: MeetupAnswer) -> int:
+    ahead = await session.scalar(select(func.count()).where(
+        MeetupAnswer.meetup_id == row.meetup_id, MeetupAnswer.answer == WAITING,
+        MeetupAnswer.queue < (row.queue or 0)))
+    return (ahead or 0) + 1
+
+
+async def fill_places(session: AsyncSession, meetup: Meetup) -> list[int]:
+    """Move waiting members into free places, first come first served; their member ids."""
+    waiting = (await session.scalars(
+        select(MeetupAnswer).where(MeetupAnswer.meetup_id == meetup.id,
+                                   MeetupAnswer.answer == WAITING)
+        .order_by(MeetupAnswer.queue, MeetupAnswer.id))).all()
+    free = (None if meetup.capacity is None
+            else meetup.capacity - await _going_count(session, meetup.id))
+    promoted = []
+    for row in waiting:
+        if free is not None and free <= 0:
+            break
+        row.answer, row.queue = GOING, None
+        promoted.append(row.member_id)
+        free = None if free is None else free - 1
+    await session.flush()
+    return promoted
+
+
+async def set_answer(scope: Scope, meetup: Meetup, member_id: int,
+                     answer: str | None) -> Outcome:
+    """Record `answer` (None withdraws it). The caller holds the meetup row locked."""
+    session = scope.session
+    row = await session.scalar(select(MeetupAnswer).where(
+        MeetupAnswer.meetup_id == meetup.id, MeetupAnswer.member_id == member_id))
+    before = row.answer if row else None
+    if answer == GOING and before in (GOING, WAITING):
+        assert row is not None
+        return Outcome(before, changed=False,
+                       position=await _position(session, row) if before == WAITING else None)
+    if answer == before:
+        return Outcome(answer, changed=False)
+    if answer is None:
+        assert row is not None
+        await session.delete(row)
+        await session.flush()
+    else:
+        full = (answer == GOING and meetup.capacity is not None
+                and await _going_count(session, meetup.id) >= meetup.capacity)
+        if row is None:
+            row = MeetupAnswer(meetup_id=meetup.id, member_id=member_id, answer=answer,
+                               answered_at=scope.now)
+            session.add(row)
+        row.answer, row.queue, row.answered_at = answer, None, scope.now
+        if full:
+            last = await session.scalar(select(func.max(MeetupAnswer.queue)).where(
+                MeetupAnswer.meetup_id == meetup.id))
+            row.answer, row.queue = WAITING, (last or 0) + 1
+        await session.flush()
+    promoted = await fill_places(session, meetup) if before == GOING else []
+    position = await _position(session, row) if row and row.answer == WAITING else None
+    return Outcome(row.answer if answer else None, changed=True, position=position,
+                   promoted=promoted)
+
+
+async def announce_promotions(scope: Scope, meetup: Meetup, promoted: list[int]) -> None:
+    """Tell members who moved from the waiting list into a place."""
+    if not promoted:
+        return
+    territory = await scope.session.get_one(Territory, meetup.territory_id)
+
+    def notice(target: Target) -> OutMessage:
+        t = target.t
+        return OutMessage(text=rich(
+            t._("Good news: a place for <b>{title}</b> is free and it is yours.",
+                title=meetup.title),
+            *card.when_where(target, meetup),
+            t._("Can't make it any more? {command}",
+                command=target.cmd(f"partecipo {meetup.id} {card.answer_word(t, NO)}"))))
+
+    await tell(scope, territory, promoted, notice)
+
+
+def _toast(ctx: Context, meetup: Meetup, outcome: Outcome) -> str:
+    t = ctx.t
+    if outcome.answer == WAITING:
+        if outcome.changed:
+            return t.p_("The meetup is full: you are number {n} on the waiting list.",
+                        n=outcome.position or 1)
+        return t.p_("You are already on the waiting list, number {n}.", n=outcome.position or 1)
+    if not outcome.changed:
+        return t.p_("Already noted.")
+    if outcome.answer == GOING:
+        return t.p_("Noted: you are going. See you there!")
+    if outcome.answer == MAYBE:
+        return t.p_("Noted: maybe.")
+    if outcome.answer == NO:
+        return t.p_("Noted: you are not going.")
+    return t.p_("Your answer is withdrawn.")
+
+
+async def respond(ctx: Context, meetup: Meetup, answer: str | None) -> str:
+    """Record the sender's answer, refresh the cards, tell anyone promoted; the reply text."""
+    if meetup.status == "cancelled":
+        ctx.fail("Meetup no. {number} was cancelled.", number=meetup.id)
+    if not is_open(meetup, ctx.now):
+        ctx.fail("Meetup no. {number} has already started: answers are closed.",
+                 number=meetup.id)
+    outcome = await set_answer(ctx, meetup, ctx.member.id, answer)
+    if outcome.changed:
+        await card.publish(ctx, meetup)
+        await announce_promotions(ctx, meetup, outcome.promoted)
+    return _toast(ctx, meetup, outcome)
+
+
+async def answer_command(ctx: Context, args: str) -> None:
+    """/partecipo N sì|forse|no — the text form of the card's buttons."""
+    usage = ctx.cmd(f"partecipo 3 {card.answer_word(ctx.t, GOING)}")
+    parts = words(args)
+    if len(parts) < 2:
+        ctx.fail("Give the meetup's number and your answer ({yes}, {maybe} or {no}). Example: "
+                 "<b>{example}</b>", yes=card.answer_word(ctx.t, GOING),
+                 maybe=card.answer_word(ctx.t, MAYBE), no=card.answer_word(ctx.t, NO),
+                 example=usage)
+    answer = parse_answer(" ".join(parts[1:]))
+    if answer is None:
+        ctx.fail("Answer {yes}, {maybe} or {no}. Example: <b>{example}</b>",
+                 yes=card.answer_word(ctx.t, GOING), maybe=card.answer_word(ctx.t, MAYBE),
+                 no=card.answer_word(ctx.t, NO), example=usage)
+    meetup = await find(ctx, parts[0], usage, for_update=True)
+    await ctx.reply(rich(await respond(ctx, meetup, answer)))
+
+
+async def answer_action(ctx: Context, payload: dict, undo: bool) -> str:
+    """A button or reaction on the card. Taking a reaction back withdraws that answer."""
+    meetup = await ctx.session.scalar(
+        select(Meetup).where(Meetup.id == payload["meetup"]).with_for_update())
+    if meetup is None:
+        return ctx.t.p_("This meetup no longer exists.")
+    answer = payload["answer"]
+    if undo:
+        current = await ctx.session.scalar(select(MeetupAnswer.answer).where(
+            MeetupAnswer.meetup_id == meetup.id, MeetupAnswer.member_id == ctx.member.id))
+        if current != answer and not (answer == GOING and current == WAITING):
+            return ctx.t.p_("Already noted.")
+        answer = None
+    return await respond(ctx, meetup, answer)
