@@ -5,6 +5,7 @@ from storage.models import (
     audit,  # noqa: F401
     core,
     digests,  # noqa: F401 (registers the tables)
+    ideas,  # noqa: F401
     meetups,  # noqa: F401
 )
 
