@@ -56,11 +56,12 @@ def keyboard(actions: tuple[tuple[Action, ...], ...]) -> InlineKeyboardMarkup | 
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def _chat_id(value: str | None) -> int:
+def _telegram_id(value: str | None) -> int:
+    """A chat or message id as Telegram's integer; anything else is not for Telegram."""
     try:
         return int(value or "")
     except ValueError:
-        raise Rejected(f"not a Telegram chat id: {value!r}") from None
+        raise Rejected(f"not a Telegram id: {value!r}") from None
 
 
 def _clip(text: str, limit: int) -> str:
@@ -84,10 +85,10 @@ class Outbound:
         message = item.message
         if message.close_poll:
             return await self._close_poll(item)
-        chat_id = _chat_id(item.destination.chat_id or item.destination.user_id)
+        chat_id = _telegram_id(item.destination.chat_id or item.destination.user_id)
         if item.edit_of is not None and message.poll is None and message.attachment is None:
-            edited = await self._edit(_chat_id(item.edit_chat_id or str(chat_id)),
-                                      _chat_id(item.edit_of), message)
+            edited = await self._edit(_telegram_id(item.edit_chat_id or str(chat_id)),
+                                      _telegram_id(item.edit_of), message)
             if edited is not None:
                 return edited
         # A poll or a file cannot become another one by editing: they are posted anew.
@@ -115,9 +116,9 @@ class Outbound:
     async def _close_poll(self, item: Outgoing) -> Delivered:
         if item.edit_of is None:
             raise Rejected("stopPoll: no poll to close")
-        chat_id = _chat_id(item.edit_chat_id or item.destination.chat_id
+        chat_id = _telegram_id(item.edit_chat_id or item.destination.chat_id
                            or item.destination.user_id)
-        message_id = _chat_id(item.edit_of)
+        message_id = _telegram_id(item.edit_of)
         try:
             await self.bot.stop_poll(chat_id, message_id,
                                      reply_markup=keyboard(item.message.actions))

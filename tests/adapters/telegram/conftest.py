@@ -79,10 +79,10 @@ class Feature:
     pointed: list[CommandEvent] = field(default_factory=list)
 
     def register(self, registry: Registry) -> None:
-        for name, handler in (("conta", self.count_card), ("lungo", self.long),
-                              ("sondaggio", self.poll), ("chiudi", self.close),
-                              ("file", self.document), ("grafico", self.photo),
-                              ("avvisami", self.private), ("punta", self.point)):
+        for name, handler in (("test_conta", self.count_card), ("test_lungo", self.long),
+                              ("test_sondaggio", self.poll), ("test_chiudi", self.close),
+                              ("test_file", self.document), ("test_grafico", self.photo),
+                              ("test_avvisami", self.private), ("test_punta", self.point)):
             registry.command(CommandSpec((name,), handler, "test"))
         registry.action("test.count", self.press)
 

@@ -33,7 +33,7 @@ def button(message: StoredMessage) -> str:
 
 async def test_a_press_is_answered_and_edited_in_place(tg: TelegramBot,
                                                       emu: BotAPIEmulator) -> None:
-    [card] = await tg.say(GROUP, ADA, "/conta")
+    [card] = await tg.say(GROUP, ADA, "/test_conta")
     assert card.text == "Conteggio: 0"
     data = button(card)
     assert len(data.encode()) <= 64
@@ -49,7 +49,7 @@ async def test_a_press_is_answered_and_edited_in_place(tg: TelegramBot,
 
 async def test_a_press_in_a_forum_topic_edits_the_card_there(tg: TelegramBot,
                                                              emu: BotAPIEmulator) -> None:
-    [card] = await tg.say(FORUM, ADA, "/conta", thread_id=TOPIC)
+    [card] = await tg.say(FORUM, ADA, "/test_conta", thread_id=TOPIC)
     assert card.thread_id == TOPIC
     assert await tg.press(FORUM, BRUNO, card.message_id, button(card)) == "Contato!"
     assert emu.messages[card.key].text == "Conteggio: 1"
@@ -58,7 +58,7 @@ async def test_a_press_in_a_forum_topic_edits_the_card_there(tg: TelegramBot,
 
 async def test_forged_data_is_refused_and_changes_nothing(tg: TelegramBot,
                                                           emu: BotAPIEmulator) -> None:
-    [card] = await tg.say(GROUP, ADA, "/conta")
+    [card] = await tg.say(GROUP, ADA, "/test_conta")
     for forged in ("forged-token", "x" * 64, "'; DROP TABLE outbox; --", "🎉"):
         assert await tg.press(GROUP, BRUNO, card.message_id, forged) == INVALID
     assert tg.feature.counts == {}
@@ -68,7 +68,7 @@ async def test_forged_data_is_refused_and_changes_nothing(tg: TelegramBot,
 
 
 async def test_an_expired_button_is_refused(tg: TelegramBot, emu: BotAPIEmulator) -> None:
-    [card] = await tg.say(GROUP, ADA, "/conta breve")
+    [card] = await tg.say(GROUP, ADA, "/test_conta breve")
     tg.clock.advance(timedelta(minutes=6))
     assert await tg.press(GROUP, BRUNO, card.message_id, button(card)) == INVALID
     assert tg.feature.counts == {}
@@ -77,8 +77,8 @@ async def test_an_expired_button_is_refused(tg: TelegramBot, emu: BotAPIEmulator
 
 async def test_a_button_from_another_chat_is_refused(tg: TelegramBot,
                                                      emu: BotAPIEmulator) -> None:
-    [there] = await tg.say(OTHER_GROUP, ADA, "/conta")
-    [here] = await tg.say(GROUP, ADA, "/conta")
+    [there] = await tg.say(OTHER_GROUP, ADA, "/test_conta")
+    [here] = await tg.say(GROUP, ADA, "/test_conta")
     # The data of Rome's button pressed under Milan's card (a forged press, or a copy).
     assert await tg.press(GROUP, BRUNO, here.message_id, button(there)) == INVALID
     assert tg.feature.counts == {}
@@ -87,16 +87,16 @@ async def test_a_button_from_another_chat_is_refused(tg: TelegramBot,
 
 async def test_a_press_in_english(tg: TelegramBot) -> None:
     await tg.say(GROUP, ADA, "/lingua en")
-    [card] = await tg.say(GROUP, ADA, "/conta")
+    [card] = await tg.say(GROUP, ADA, "/test_conta")
     assert await tg.press(GROUP, BRUNO, card.message_id, "nope") == (
         "This button is no longer valid.")
 
 
 async def test_a_deleted_card_is_posted_again(tg: TelegramBot, emu: BotAPIEmulator) -> None:
-    [card] = await tg.say(GROUP, ADA, "/conta")
+    [card] = await tg.say(GROUP, ADA, "/test_conta")
     async with Bot(emu.token, base_url=emu.base_url) as admin:
         await admin.delete_message(GROUP, card.message_id)  # an administrator removed it
-    [again] = await tg.say(GROUP, ADA, "/conta")  # the card's next version cannot be an edit
+    [again] = await tg.say(GROUP, ADA, "/test_conta")  # its next version cannot be an edit
     assert again.text == "Conteggio: 0" and again.message_id != card.message_id
     assert await tg.press(GROUP, CARLA, again.message_id, button(again)) == "Contato!"
     assert emu.messages[again.key].text == "Conteggio: 1"

@@ -20,6 +20,7 @@ from tests.adapters.telegram.conftest import (
     TelegramBot,
 )
 from tests.adapters.telegram.emulator import BotAPIEmulator
+from tests.adapters.telegram.emulator_objects import member_json
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -145,18 +146,36 @@ async def test_the_token_never_reaches_the_logs(start_bot: StartBot, emu: BotAPI
 async def test_who_a_command_points_at(tg: TelegramBot, emu: BotAPIEmulator) -> None:
     said = emu.inject_message(GROUP, BRUNO, "eccomi")
     await tg.settle(said)
-    await tg.say(GROUP, ADA, "/punta")
-    reply = emu.inject_message(GROUP, ADA, "/punta lui", reply_to=said["message"]["message_id"])
+    await tg.say(GROUP, ADA, "/test_punta")
+    reply = emu.inject_message(GROUP, ADA, "/test_punta lui",
+                               reply_to=said["message"]["message_id"])
     await tg.settle(reply)
-    text = "/punta Carla"
+    text = "/test_punta Carla"
     mention = {**emu.inject_message(GROUP, ADA, "ciao")["message"], "text": text, "entities": [
-        {"type": "bot_command", "offset": 0, "length": 6},
-        {"type": "text_mention", "offset": 7, "length": 5,
+        {"type": "bot_command", "offset": 0, "length": 11},
+        {"type": "text_mention", "offset": 12, "length": 5,
          "user": {"id": CARLA, "is_bot": False, "first_name": "Carla"}}]}
     await tg.settle(emu.inject_raw({"message": mention}))
-    await tg.say(FORUM, ADA, "/punta", thread_id=TOPIC)  # the topic is no one's message
+    await tg.say(FORUM, ADA, "/test_punta", thread_id=TOPIC)  # a topic is no one's message
     plain, replied, mentioned, in_topic = tg.feature.pointed
     assert (plain.mentions, plain.reply_to_user) == ((), None)
     assert replied.reply_to_user == str(BRUNO)
     assert mentioned.mentions == (str(CARLA),)
     assert (in_topic.reply_to_user, in_topic.chat.thread_id) == (None, str(TOPIC))
+
+
+async def test_a_promotion_is_seen_when_telegram_reports_it(tg: TelegramBot,
+                                                            emu: BotAPIEmulator) -> None:
+    await tg.say(GROUP, ADA, "/territorio Milano")
+    [before] = await tg.say(GROUP, BRUNO, "/chi")
+    assert "facilitatore" not in before.text
+    emu.chats[GROUP].admins.append(BRUNO)  # Ada promotes Bruno
+    [cached] = await tg.say(GROUP, BRUNO, "/chi")
+    assert "facilitatore" not in cached.text  # the list is kept for a while...
+    bruno = emu.users[BRUNO].to_api()
+    await tg.settle(emu.inject_raw({"chat_member": {
+        "chat": emu.chats[GROUP].to_api(), "from": emu.users[ADA].to_api(), "date": 1,
+        "old_chat_member": member_json(bruno, "member"),
+        "new_chat_member": member_json(bruno, "administrator")}}))
+    [after] = await tg.say(GROUP, BRUNO, "/chi")
+    assert "facilitatore di Milano" in after.text  # ...unless Telegram says it changed

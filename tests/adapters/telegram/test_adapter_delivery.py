@@ -103,7 +103,7 @@ async def test_hostile_text_is_shown_as_written(tg: TelegramBot, emu: BotAPIEmul
 
 async def test_a_text_of_5000_characters_is_split_and_kept_whole(tg: TelegramBot,
                                                                 emu: BotAPIEmulator) -> None:
-    sent = await tg.say(GROUP, BRUNO, f"/lungo {HOSTILE}")
+    sent = await tg.say(GROUP, BRUNO, f"/test_lungo {HOSTILE}")
     assert len(sent) == 2
     assert all(len(m.text) <= 4096 for m in sent)
     words = " ".join(m.text for m in sent).split()

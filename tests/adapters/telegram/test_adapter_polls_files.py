@@ -26,7 +26,7 @@ pytestmark = pytest.mark.timeout(30)
 
 async def test_a_native_poll_answered_by_two_and_stopped(tg: TelegramBot,
                                                         emu: BotAPIEmulator) -> None:
-    [message] = await tg.say(GROUP, ADA, "/sondaggio")
+    [message] = await tg.say(GROUP, ADA, "/test_sondaggio")
     assert message.poll_id is not None
     poll = emu.polls[message.poll_id]
     assert (poll.question, poll.options) == ("Quando ci vediamo?",
@@ -47,7 +47,7 @@ async def test_a_native_poll_answered_by_two_and_stopped(tg: TelegramBot,
             PostedMessage.platform_message_id == first.message_id))
     assert posted is not None and posted.slot.endswith(":sondaggio")
 
-    assert await tg.say(GROUP, ADA, "/chiudi") == []
+    assert await tg.say(GROUP, ADA, "/test_chiudi") == []
     assert poll.is_closed
     [stop] = emu.calls_of("stopPoll")
     assert (stop["chat_id"], stop["message_id"]) == (GROUP, message.message_id)
@@ -63,12 +63,12 @@ async def test_a_poll_answer_from_an_unknown_poll_is_ignored(tg: TelegramBot,
 
 
 async def test_a_document_and_a_photo(tg: TelegramBot, emu: BotAPIEmulator) -> None:
-    [document] = await tg.say(GROUP, ADA, "/file")
+    [document] = await tg.say(GROUP, ADA, "/test_file")
     assert document.document is not None
     assert (document.document.file_name, document.document.data) == ("incontro.ics", ICS)
     assert document.document.mime_type == "text/calendar"
     assert document.caption == "L'incontro nel tuo calendario"
-    [photo] = await tg.say(BRUNO, BRUNO, "/grafico")
+    [photo] = await tg.say(BRUNO, BRUNO, "/test_grafico")
     assert photo.photo is not None and photo.photo.data == PNG
     assert (photo.photo.width, photo.photo.height) == (8, 6)
     assert photo.caption == "Partecipazione del mese"
@@ -76,11 +76,11 @@ async def test_a_document_and_a_photo(tg: TelegramBot, emu: BotAPIEmulator) -> N
 
 async def test_private_messages_and_the_quiet_fallback(tg: TelegramBot,
                                                       emu: BotAPIEmulator) -> None:
-    assert await tg.say(GROUP, BRUNO, "/avvisami") != []
+    assert await tg.say(GROUP, BRUNO, "/test_avvisami") != []
     [private] = emu.sent_messages(BRUNO)
     assert private.text == "Un promemoria solo per te."
 
-    sent = await tg.say(GROUP, STRANGER, "/avvisami")  # never started the bot: Telegram says 403
+    sent = await tg.say(GROUP, STRANGER, "/test_avvisami")  # never started the bot: 403
     assert sent == []
     failed = (await tg.outbox("failed"))[-1]
     assert failed.identity_id is not None and failed.chat_id is None

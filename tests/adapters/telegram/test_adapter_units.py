@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +21,7 @@ from telegram.error import (
 )
 
 from adapters.base import Rejected, RetryLater, Unreachable
+from adapters.telegram.admins import AdminCache
 from adapters.telegram.commands_menu import bot_commands
 from adapters.telegram.errors import delivery_error, is_not_modified
 from adapters.telegram.render import MAX_CAPTION, render, split, utf16_len
@@ -217,3 +219,36 @@ def test_webhook_mode_needs_an_https_url_and_a_secret(webhook: dict[str, str],
     good = {"url": "https://bot.example.org/hook", "secret_token": "Abc_123-x"}
     parse_config({"telegram": {"enabled": True, "token": "1:x", "mode": "webhook",
                                "webhook": good}})
+
+
+# --- the administrators' cache ---------------------------------------------------------------
+
+class CountingBot:
+    """Stands in for PTB's Bot: answers getChatAdministrators and counts the calls."""
+
+    def __init__(self) -> None:
+        self.admins = {-100: [1, 2]}
+        self.calls = 0
+
+    async def get_chat_administrators(self, chat_id: int) -> list[SimpleNamespace]:
+        self.calls += 1
+        if chat_id not in self.admins:
+            raise BadRequest("Bad Request: chat not found")
+        return [SimpleNamespace(user=SimpleNamespace(id=uid)) for uid in self.admins[chat_id]]
+
+
+async def test_admins_are_cached_for_a_while_and_forgotten_on_request() -> None:
+    now = [0.0]
+    bot = CountingBot()
+    cache = AdminCache(bot, ttl=300, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert await cache.is_admin(-100, 1) and not await cache.is_admin(-100, 3)
+    bot.admins[-100].append(3)
+    now[0] = 299.0
+    assert not await cache.is_admin(-100, 3) and bot.calls == 1
+    now[0] = 300.0
+    assert await cache.is_admin(-100, 3) and bot.calls == 2
+    bot.admins[-100].remove(3)
+    cache.forget(-100)
+    assert not await cache.is_admin(-100, 3) and bot.calls == 3
+    assert not await cache.is_admin(-555, 1)  # Telegram cannot say: not an administrator
+    assert not await cache.is_admin(-555, 1) and bot.calls == 5  # and that is not kept
