@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.dates import WhenError, parse_when
 
@@ -115,3 +117,22 @@ def test_other_zones() -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
     moment = parse_when("domani 18:30", "it", tokyo, NOW)
     assert moment == datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+
+
+WORDS = ["alle", "ore", "19", "7pm", "25:61", "domani", "sabato", "prossimo", "dicembre",
+         "2026", "31/02", "5.12", "tra", "una", "settimana", "stasera", "mezzogiorno", "-1",
+         "99999999999", "next", "friday", "at", "h", "19h30", ":", ".", "/", "📅", "\u202e"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=120),
+                 st.lists(st.sampled_from(WORDS), max_size=8).map(" ".join)),
+       st.sampled_from(["it", "en"]))
+def test_any_text_is_a_moment_or_a_reason(text: str, locale: str) -> None:
+    try:
+        moment = parse_when(text, locale, ROME, NOW)
+    except WhenError as error:
+        assert error.reason in {"unknown", "no_time", "no_day", "weekday", "gap", "past",
+                                "too_far"}
+    else:
+        assert moment.tzinfo is UTC and NOW < moment <= NOW + timedelta(days=365)
