@@ -38,11 +38,15 @@ def is_not_modified(exc: TelegramError) -> bool:
     return isinstance(exc, BadRequest) and "message is not modified" in exc.message.lower()
 
 
+_CANNOT_EDIT = ("message to edit not found", "message can't be edited",
+                "there is no text in the message to edit")
+
+
 def is_message_gone(exc: TelegramError) -> bool:
-    """The message to edit was deleted (or can no longer be edited)."""
+    """The message to edit was deleted, or cannot take this edit (too old, or a file):
+    the new version is posted instead."""
     text = exc.message.lower()
-    return isinstance(exc, BadRequest) and (
-        "message to edit not found" in text or "message can't be edited" in text)
+    return isinstance(exc, BadRequest) and any(reason in text for reason in _CANNOT_EDIT)
 
 
 def is_poll_closed(exc: TelegramError) -> bool:

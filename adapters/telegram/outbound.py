@@ -117,7 +117,7 @@ class Outbound:
         if item.edit_of is None:
             raise Rejected("stopPoll: no poll to close")
         chat_id = _telegram_id(item.edit_chat_id or item.destination.chat_id
-                           or item.destination.user_id)
+                               or item.destination.user_id)
         message_id = _telegram_id(item.edit_of)
         try:
             await self.bot.stop_poll(chat_id, message_id,

@@ -179,3 +179,19 @@ async def test_a_promotion_is_seen_when_telegram_reports_it(tg: TelegramBot,
         "new_chat_member": member_json(bruno, "administrator")}}))
     [after] = await tg.say(GROUP, BRUNO, "/chi")
     assert "facilitatore di Milano" in after.text  # ...unless Telegram says it changed
+
+
+async def test_an_anonymous_administrator_and_a_channel(tg: TelegramBot,
+                                                        emu: BotAPIEmulator) -> None:
+    anonymous_bot = {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                     "username": "GroupAnonymousBot"}
+    group = emu.chats[GROUP].to_api()
+    channel = {"id": -1001999999999, "type": "channel", "title": "Canale"}
+    base = {"message_id": 900, "date": 1, "chat": group, "from": anonymous_bot}
+    await tg.settle(emu.inject_raw({"message": {**base, "sender_chat": channel,
+                                                "text": "/territorio Roma"}}))
+    assert emu.sent_messages(GROUP) == []  # written on behalf of a channel: not a member
+    await tg.settle(emu.inject_raw({"message": {**base, "message_id": 901, "sender_chat": group,
+                                                "text": "/territorio Milano"}}))
+    [bound] = emu.sent_messages(GROUP)  # only administrators can write as the group
+    assert bound.text == BOUND
