@@ -21,6 +21,7 @@ from telegram.error import (
 )
 
 from adapters.base import Rejected, RetryLater, Unreachable
+from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.admins import AdminCache
 from adapters.telegram.commands_menu import bot_commands
 from adapters.telegram.errors import delivery_error, is_not_modified
@@ -39,6 +40,7 @@ from bot.messages import (
     paragraph,
     rich,
 )
+from bot.runtime import build_adapters
 from tests.adapters.telegram.emulator_html import parse_html
 
 
@@ -252,3 +254,12 @@ async def test_admins_are_cached_for_a_while_and_forgotten_on_request() -> None:
     assert not await cache.is_admin(-100, 3) and bot.calls == 3
     assert not await cache.is_admin(-555, 1)  # Telegram cannot say: not an administrator
     assert not await cache.is_admin(-555, 1) and bot.calls == 5  # and that is not kept
+
+
+def test_the_runtime_builds_the_adapter_when_enabled() -> None:
+    config = parse_config({"console": {"enabled": False},
+                           "telegram": {"enabled": True, "token": "1:x"}})
+    [adapter] = build_adapters(config)
+    assert isinstance(adapter, TelegramAdapter) and adapter.platform == "telegram"
+    assert adapter.command_hint("rsvp 4 sì") == "/rsvp 4 sì"
+    assert build_adapters(parse_config({"console": {"enabled": False}})) == []
