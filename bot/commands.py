@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.context import Context
     from bot.digests.sections import Section
     from bot.duework import DueJob
+    from bot.events import PollAnswerEvent
 
 MAX_ARGS = 4000  # longer arguments are refused before any parsing
 _COMMAND = re.compile(r"^([/!])([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)(.*)\Z", re.S)
@@ -94,6 +95,7 @@ class CommandSpec:
 
 ActionHandler = Callable[["Context", dict, bool], Awaitable[str]]
 TextHandler = Callable[["Context", dict, str], Awaitable[None]]
+PollAnswerHandler = Callable[["Context", "PollAnswerEvent"], Awaitable[None]]
 
 
 @dataclass
@@ -106,6 +108,7 @@ class Registry:
     conversations: dict[str, TextHandler] = field(default_factory=dict)
     jobs: list[DueJob] = field(default_factory=list)
     digest_sections: list[Section] = field(default_factory=list)
+    poll_answer_handler: PollAnswerHandler | None = None
 
     def command(self, spec: CommandSpec) -> None:
         for name in spec.names:
@@ -121,6 +124,12 @@ class Registry:
     def conversation(self, kind: str, handler: TextHandler) -> None:
         """`handler(ctx, state, text)` takes the next message of a guided conversation."""
         self.conversations[kind] = handler
+
+    def poll_answers(self, handler: PollAnswerHandler) -> None:
+        """`handler(ctx, event)` takes answers to native polls (one feature owns them)."""
+        if self.poll_answer_handler is not None:
+            raise ValueError("a poll answer handler is already registered")
+        self.poll_answer_handler = handler
 
     def english_names(self) -> dict[str, str]:
         """Italian command name → its English alias."""
