@@ -12,15 +12,24 @@ Modules: `fields` (what members write, checked), `manage` (create, change, cance
 from __future__ import annotations
 
 from bot.commands import CommandSpec, Registry
+from bot.context import Context
 from bot.i18n import N_
 from bot.meetups import answers, guided, listing, manage, reminders
 from bot.meetups.conclusion import ConclusionJob
 from bot.meetups.reminders import ReminderJob
 
 
+async def propose(ctx: Context, args: str) -> None:
+    """/incontro (/meetup): in one line, or alone to be asked step by step."""
+    if args.strip():
+        await manage.create_in_one_line(ctx, args)
+    else:
+        await guided.begin(ctx)
+
+
 def register(registry: Registry) -> None:
     registry.command(CommandSpec(
-        ("incontro", "meetup"), manage.create_command,
+        ("incontro", "meetup"), propose,
         N_("Propose a meetup (alone: I ask step by step)"),
         usage=N_("TITLE | WHEN | WHERE [| DESCRIPTION] [| seats: N]"),
         example=N_("Social dinner | next Saturday at 7pm | Trattoria da Mario | seats: 20")))

@@ -93,6 +93,7 @@ async def set_answer(scope: Scope, meetup: Meetup, member_id: int,
         assert row is not None
         await session.delete(row)
         await session.flush()
+        row = None
     else:
         full = (answer == GOING and meetup.capacity is not None
                 and await _going_count(session, meetup.id) >= meetup.capacity)
@@ -108,7 +109,7 @@ async def set_answer(scope: Scope, meetup: Meetup, member_id: int,
         await session.flush()
     promoted = await fill_places(session, meetup) if before == GOING else []
     position = await _position(session, row) if row and row.answer == WAITING else None
-    return Outcome(row.answer if answer else None, changed=True, position=position,
+    return Outcome(row.answer if row else None, changed=True, position=position,
                    promoted=promoted)
 
 

@@ -20,6 +20,7 @@ IDLE = timedelta(minutes=30)
 
 
 async def begin(ctx: Context) -> None:
+    await ctx.require_territory()
     await conversations.begin(ctx, GUIDED, {"step": "title", "since": ctx.now.isoformat()})
     await ctx.reply(ctx.t._("Let's plan a meetup. What is it called? For example: "
                             "<b>{example}</b> (to stop: {cancel})",

@@ -1,4 +1,6 @@
-"""Creating, changing and cancelling meetups: /incontro, /modifica, /annulla_incontro."""
+"""Creating, changing and cancelling meetups: /incontro (in one line), /modifica,
+/annulla_incontro. The guided form (`bot.meetups.guided`) and date polls create through
+`create` too."""
 
 from __future__ import annotations
 
@@ -35,14 +37,9 @@ def create_example(ctx: Context) -> str:
                                           "Trattoria da Mario | seats: 20"))
 
 
-async def create_command(ctx: Context, args: str) -> None:
-    """/incontro TITOLO | QUANDO | DOVE [| DESCRIZIONE] [| posti: N]; alone, a conversation."""
-    from bot.meetups import guided
-
+async def create_in_one_line(ctx: Context, args: str) -> None:
+    """/incontro TITOLO | QUANDO | DOVE [| DESCRIZIONE] [| posti: N]."""
     territory = await ctx.require_territory()
-    if not args.strip():
-        await guided.begin(ctx)
-        return
     parts = split_fields(args)
     if not 3 <= len(parts) <= 5:
         ctx.fail("Write the title, when and where, separated by |; a description and the "
