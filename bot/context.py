@@ -6,7 +6,7 @@ the sender's member, chat and territory, check rights, and write replies to the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.commands import Registry
 from bot.config import Config
-from bot.events import Event
+from bot.events import CommandEvent, Event, TextEvent
 from bot.i18n import Translator, translator
 from bot.messages import Inline, OutMessage, RichText, rich
 from bot.outbox import Outbox, Platforms, Target
@@ -94,9 +94,15 @@ class Context:
         raise UserError(self.t._(message, **values))  # type: ignore[arg-type]
 
     async def reply(self, content: OutMessage | RichText | tuple[Inline, ...]) -> None:
-        """Answer in the chat (and thread) the event came from."""
+        """Answer in the chat (and thread) the event came from. In a group chat a plain
+        answer quotes the message that asked, where the platform named it, so that readers
+        see what it answers."""
         message = content if isinstance(content, OutMessage) else OutMessage(
             text=content if isinstance(content, RichText) else rich(content))
+        asked = self.event.message_id if isinstance(self.event, CommandEvent | TextEvent) else None
+        private = self.event.chat.is_private  # not self.chat: it may be expired after a rollback
+        if asked and message.reply_to is None and message.key is None and not private:
+            message = replace(message, reply_to=asked)
         await self.outbox.post(self.here, message)
 
     async def require_territory(self) -> Territory:

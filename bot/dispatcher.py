@@ -46,7 +46,8 @@ class Dispatcher:
         self.db = db
         self.services = services
         self.on_commit = on_commit
-        self.poll_answer_handler: PollAnswerHandler | None = None
+        self.poll_answer_handler: PollAnswerHandler | None = (
+            services.registry.poll_answer_handler)
         self.limiter = CommandLimiter(services.config.limits.commands_per_minute)
 
     async def handle(self, event: Event) -> ActionOutcome | None:
@@ -62,11 +63,13 @@ class Dispatcher:
                     metrics.DUPLICATES.labels(event.platform).inc()
                     return None
                 metrics.EVENTS.labels(event.platform, type(event).__name__).inc()
+                outcome = None
                 if isinstance(event, MembershipEvent):
+                    # Its greeting is in the outbox too: on_commit below must wake delivery.
                     await self._membership(session, event)
-                    return None
-                ctx = await load_context(session, self.services, event)
-                outcome = await self._run(ctx)
+                else:
+                    ctx = await load_context(session, self.services, event)
+                    outcome = await self._run(ctx)
         except IntegrityError:
             # The same event raced in through a second connection and won: nothing to do.
             log.info("event %s/%s already being processed", event.platform, event.event_id)
