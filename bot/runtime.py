@@ -18,4 +18,8 @@ def build_adapters(config: Config) -> list[Adapter]:
         from adapters.telegram.adapter import TelegramAdapter
 
         adapters.append(TelegramAdapter(config.telegram, default_locale=config.locale))
+    if config.matrix.enabled:
+        from adapters.matrix.adapter import MatrixAdapter
+
+        adapters.append(MatrixAdapter(config.matrix, default_locale=config.locale))
     return adapters
