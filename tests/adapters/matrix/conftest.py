@@ -23,12 +23,13 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from tests.adapters.matrix.harness import BotFactory
 from tests.adapters.matrix.helpers import ClientFactory, start_or_skip
 from tests.adapters.matrix.synapse import SynapseServer
 
 logger = logging.getLogger(__name__)
 
-SESSION_LOOP_FIXTURES = frozenset({"synapse", "matrix_client"})
+SESSION_LOOP_FIXTURES = frozenset({"synapse", "matrix_client", "matrix_bot"})
 _STARTED_SERVER = pytest.StashKey[SynapseServer]()
 
 
@@ -51,6 +52,18 @@ async def matrix_client(synapse: SynapseServer, tmp_path: Path) -> AsyncIterator
     (E2E store of its own under `tmp_path`); ``await matrix_client.restart(client)`` ->
     the same device restored from its access token. All are closed at the end of the test."""
     factory = ClientFactory(synapse, tmp_path / "nio-stores")
+    try:
+        yield factory
+    finally:
+        await factory.aclose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def matrix_bot(synapse: SynapseServer, tmp_path: Path) -> AsyncIterator[BotFactory]:
+    """``await matrix_bot()`` -> the whole bot (`bot.app.App` with the `MatrixAdapter`) as a
+    new Matrix user, first sync done; ``await matrix_bot.restart(bot)`` -> the same bot
+    restarted on its database and crypto store. All are stopped at the end of the test."""
+    factory = BotFactory(synapse, tmp_path / "bots")
     try:
         yield factory
     finally:
