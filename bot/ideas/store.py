@@ -1,0 +1,179 @@
+"""Reading and writing ideas in the database, with a bounded number of queries.
+
+An `IdeaView` is what a card or a list line shows: the idea, its author's name, its themes
+and its number of supporters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, case, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.ideas.parsing import OPEN_STATUSES, Order
+from storage.models import Member, Territory
+from storage.models.ideas import Idea, IdeaEvent, IdeaReport, IdeaSupport, IdeaTheme
+
+DAY = timedelta(hours=24)
+# How `/idee stato` groups ideas: what is being discussed first, what is settled last.
+STATUS_ORDER = ("discussing", "new", "adopted", "set_aside")
+
+
+@dataclass(frozen=True)
+class IdeaView:
+    idea: Idea
+    author: str
+    themes: tuple[str, ...]
+    supporters: int
+
+
+async def create_idea(session: AsyncSession, territory: Territory, author: Member, text: str,
+                      themes: Sequence[str], now: datetime) -> Idea:
+    idea = Idea(territory_id=territory.id, author_id=author.id, text=text, status="new",
+                created_at=now, updated_at=now)
+    session.add(idea)
+    await session.flush()
+    session.add_all(IdeaTheme(idea_id=idea.id, theme=theme) for theme in themes)
+    await session.flush()
+    return idea
+
+
+async def views(session: AsyncSession, ideas: Sequence[Idea]) -> list[IdeaView]:
+    """The views of `ideas`, in their order: three queries whatever their number."""
+    ids = [idea.id for idea in ideas]
+    if not ids:
+        return []
+    themes: dict[int, list[str]] = {}
+    for idea_id, theme in await session.execute(
+            select(IdeaTheme.idea_id, IdeaTheme.theme).where(IdeaTheme.idea_id.in_(ids))):
+        themes.setdefault(idea_id, []).append(theme)
+    counts = dict((await session.execute(
+        select(IdeaSupport.idea_id, func.count()).where(IdeaSupport.idea_id.in_(ids))
+        .group_by(IdeaSupport.idea_id))).all())
+    names = dict((await session.execute(
+        select(Member.id, Member.display_name)
+        .where(Member.id.in_({idea.author_id for idea in ideas})))).all())
+    return [IdeaView(idea, names.get(idea.author_id, "?"), tuple(sorted(themes.get(idea.id, []))),
+                     counts.get(idea.id, 0)) for idea in ideas]
+
+
+async def view(session: AsyncSession, idea: Idea) -> IdeaView:
+    return (await views(session, [idea]))[0]
+
+
+async def listing(session: AsyncSession, territory: Territory, *, order: Order,
+                  theme: str | None, limit: int) -> tuple[list[IdeaView], int]:
+    """Visible ideas of a territory (with `theme`, if given) in `order`: the first `limit`
+    and how many there are in all."""
+    support = (select(IdeaSupport.idea_id, func.count().label("n"))
+               .group_by(IdeaSupport.idea_id).subquery())
+    supporters = func.coalesce(support.c.n, 0)
+    where = [Idea.territory_id == territory.id, Idea.hidden.is_(None)]
+    if theme:
+        where.append(Idea.id.in_(select(IdeaTheme.idea_id).where(IdeaTheme.theme == theme)))
+    ordering = {
+        "top": (supporters.desc(), Idea.id),
+        "newest": (Idea.created_at.desc(), Idea.id.desc()),
+        "status": (_status_rank(), supporters.desc(), Idea.id),
+    }[order]
+    rows = await session.scalars(
+        select(Idea).outerjoin(support, support.c.idea_id == Idea.id).where(*where)
+        .order_by(*ordering).limit(limit))
+    total = await session.scalar(select(func.count()).select_from(Idea).where(*where)) or 0
+    return await views(session, list(rows)), total
+
+
+def _status_rank() -> ColumnElement[int]:
+    return case({status: rank for rank, status in enumerate(STATUS_ORDER)}, value=Idea.status,
+                else_=len(STATUS_ORDER))
+
+
+async def open_ideas(session: AsyncSession, territory: Territory) -> list[tuple[int, str]]:
+    """(id, text) of the territory's visible ideas still open (new or being discussed)."""
+    rows = await session.execute(
+        select(Idea.id, Idea.text).where(Idea.territory_id == territory.id,
+                                         Idea.hidden.is_(None), Idea.status.in_(OPEN_STATUSES))
+        .order_by(Idea.id))
+    return [(ident, text) for ident, text in rows]
+
+
+async def recent_by(session: AsyncSession, member: Member, now: datetime) -> list[datetime]:
+    """When the member submitted ideas in the last 24 hours, oldest first."""
+    rows = await session.scalars(
+        select(Idea.created_at).where(Idea.author_id == member.id, Idea.created_at > now - DAY)
+        .order_by(Idea.created_at))
+    return list(rows)
+
+
+async def _insert_once(session: AsyncSession, row: IdeaSupport | IdeaReport) -> bool:
+    """Insert a row a unique key allows once; False if it was already there (also when a
+    concurrent transaction inserted it first)."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def add_support(session: AsyncSession, idea: Idea, member: Member, now: datetime) -> bool:
+    if await session.get(IdeaSupport, (idea.id, member.id)) is not None:
+        return False
+    return await _insert_once(session, IdeaSupport(idea_id=idea.id, member_id=member.id,
+                                                   created_at=now))
+
+
+async def remove_support(session: AsyncSession, idea: Idea, member: Member) -> bool:
+    result = await session.execute(delete(IdeaSupport).where(
+        IdeaSupport.idea_id == idea.id, IdeaSupport.member_id == member.id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def supporter_ids(session: AsyncSession, idea: Idea) -> list[int]:
+    rows = await session.scalars(select(IdeaSupport.member_id).where(IdeaSupport.idea_id == idea.id)
+                                 .order_by(IdeaSupport.created_at, IdeaSupport.member_id))
+    return list(rows)
+
+
+async def add_report(session: AsyncSession, idea: Idea, member: Member, reason: str | None,
+                     now: datetime) -> bool:
+    known = await session.scalar(select(IdeaReport.id).where(
+        IdeaReport.idea_id == idea.id, IdeaReport.member_id == member.id))
+    if known is not None:
+        return False
+    return await _insert_once(session, IdeaReport(idea_id=idea.id, member_id=member.id,
+                                                  reason=reason, created_at=now))
+
+
+async def pending_reports(session: AsyncSession, idea: Idea) -> int:
+    """Reports no facilitator has reviewed yet."""
+    return await session.scalar(select(func.count()).select_from(IdeaReport).where(
+        IdeaReport.idea_id == idea.id, IdeaReport.reviewed_at.is_(None))) or 0
+
+
+async def mark_reports_reviewed(session: AsyncSession, idea: Idea, now: datetime) -> None:
+    await session.execute(update(IdeaReport).where(
+        IdeaReport.idea_id == idea.id, IdeaReport.reviewed_at.is_(None)).values(reviewed_at=now))
+
+
+async def record(session: AsyncSession, idea: Idea, kind: str, now: datetime, *,
+                 actor: Member | None = None, status: str | None = None,
+                 note: str | None = None) -> None:
+    """A step of the idea's history; the idea's `updated_at` follows."""
+    session.add(IdeaEvent(idea_id=idea.id, kind=kind, status=status, note=note,
+                          actor_id=actor.id if actor else None, created_at=now))
+    idea.updated_at = now
+
+
+async def history(session: AsyncSession, idea: Idea) -> list[tuple[IdeaEvent, str | None]]:
+    """The idea's events, oldest first, with the name of who acted (None: the members'
+    reports)."""
+    rows = await session.execute(
+        select(IdeaEvent, Member.display_name).outerjoin(Member, Member.id == IdeaEvent.actor_id)
+        .where(IdeaEvent.idea_id == idea.id).order_by(IdeaEvent.created_at, IdeaEvent.id))
+    return [(event, name) for event, name in rows]
