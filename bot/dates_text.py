@@ -54,11 +54,12 @@ def refuse_when(ctx: Context, error: WhenError, text: str) -> NoReturn:
                  day=format_date(error.moment.date(), DAY, locale=locale),
                  time=format_time(error.moment.time(), "HH:mm", locale=locale))
     if error.reason == "past" and error.moment is not None:
-        ctx.fail("{when} is already past. When will it be? For example <b>{example}</b>",
+        ctx.fail("That is already past: {when}. When will it be? For example <b>{example}</b>",
                  when=ctx.t.when(error.moment, ctx.zone), example=example)
     if error.reason == "too_far" and error.moment is not None:
-        ctx.fail("{when} is more than a year away: plan within the coming year. For example "
-                 "<b>{example}</b>", when=ctx.t.when(error.moment, ctx.zone), example=example)
-    ctx.fail("I did not understand when “{text}” is. Write the day and the time, for example "
+        ctx.fail("That is more than a year away: {when}. Plan within the coming year, for "
+                 "example <b>{example}</b>", when=ctx.t.when(error.moment, ctx.zone),
+                 example=example)
+    ctx.fail("I could not read a date in “{text}”. Write the day and the time, for example "
              "<b>{example}</b> or <b>{other}</b>", text=text[:60], example=example,
              other=ctx.t.p_("tomorrow 18:30"))

@@ -173,8 +173,8 @@ async def edit_command(ctx: Context, args: str) -> None:
     told = await _tell_answering(ctx, meetup, notice)
     await answers.announce_promotions(ctx, meetup, promoted)
     await ctx.reply(rich(ctx.t.n_(
-        "Done. I told the {n} person who answered going or maybe.",
-        "Done. I told the {n} people who answered going or maybe.", told)
+        "Done. {n} person who answered going or maybe has been told.",
+        "Done. {n} people who answered going or maybe have been told.", told)
         if told else ctx.t._("Done.")))
 
 
@@ -208,8 +208,10 @@ async def cancel_command(ctx: Context, args: str) -> None:
 
     told = await _tell_answering(ctx, meetup, notice)
     await ctx.reply(rich(ctx.t.n_(
-        "Meetup no. {number} is cancelled. I told the {n} person who answered going or maybe.",
-        "Meetup no. {number} is cancelled. I told the {n} people who answered going or maybe.",
+        "Meetup no. {number} is cancelled. {n} person who answered going or maybe has been "
+        "told.",
+        "Meetup no. {number} is cancelled. {n} people who answered going or maybe have been "
+        "told.",
         told, number=meetup.id) if told else ctx.t._("Meetup no. {number} is cancelled.",
                                                      number=meetup.id)))
 
