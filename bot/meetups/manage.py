@@ -78,7 +78,10 @@ async def create(ctx: Context, territory: Territory, draft: Draft) -> Meetup:
     fix = ctx.cmd(f"modifica {meetup.id} {date_word} {example}")
     lines = [ctx.t._("Meetup no. {number} is on <b>{when}</b>. Wrong date? <b>{fix}</b>",
                      number=meetup.id, when=ctx.t.when(meetup.starts_at, ctx.zone), fix=fix)]
-    if ctx.chat.territory_id != territory.id:
+    if not chats:
+        lines.append(ctx.t._("{territory} has no chat I can post it in yet: it is in "
+                             "{list}.", territory=territory.name, list=ctx.cmd("incontri")))
+    elif ctx.chat.territory_id != territory.id:
         lines.append(ctx.t.n_("It is in the chat of {territory}.",
                               "It is in the {n} chats of {territory}.", chats,
                               territory=territory.name))

@@ -303,3 +303,13 @@ async def test_a_forgotten_guided_form_lets_go(bot: Bot) -> None:
     assert await bot.send("sara", "milano", "ciao a tutti") == []
     assert await bot.send("sara", "milano", "come va?") == []
     assert await count(bot, Meetup) == 0
+
+
+async def test_from_a_private_chat_for_the_home_territory(bot: Bot) -> None:
+    await bot.send("marco", "dm-marco", "/territorio Milano")
+    replies = await bot.send("marco", "dm-marco",
+                             "/incontro Pizza | sabato alle 20 | Pizzeria Napoli")
+    assert replies[-1].endswith("È nella chat di Milano.")
+    assert "Ci sono (1): marco" in card(bot, "milano")[0]
+    assert (await bot.send("marco", "dm-marco", "/partecipo 1 forse"))[-1] == "Segnato: forse."
+    assert "Forse: 1" in card(bot, "milano")[0]
