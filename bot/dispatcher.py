@@ -154,11 +154,14 @@ class Dispatcher:
         if event.message_id is None or event.key is None:
             return None
         # A reaction: find which keyed message it is under, then the token of that emoji.
+        # Message ids are unique only within a chat on some platforms (Telegram).
         slot = await ctx.session.scalar(
             select(PostedMessage.slot).where(
                 PostedMessage.platform == event.platform,
+                PostedMessage.platform_chat_id == ctx.chat.external_id,
                 PostedMessage.platform_message_id == event.message_id))
-        if slot is None or not slot.startswith(f"c{ctx.chat.id}:"):
+        mine = (f"c{ctx.chat.id}:", f"i{ctx.identity.id}:")  # this chat, or the sender's DMs
+        if slot is None or not slot.startswith(mine):
             return None
         return await ctx.session.scalar(
             select(ActionToken).where(ActionToken.slot == slot, ActionToken.emoji == event.key))
