@@ -6,7 +6,6 @@ answer and moderate.
 - `browse`: /idee, /idea N;
 - `moderation`: /stato, /nascondi, /mostra, /segnala;
 - `card`: the idea's card, one keyed message per chat of the territory, edited in place;
-- `notify`: telling authors and supporters, privately or in the chat;
 - `store`, `parsing`, `lookup`: the database, what members type, finding the idea named.
 
 Idea numbers are global (`#12` is one idea everywhere); a territory's chats on every

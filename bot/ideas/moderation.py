@@ -4,7 +4,8 @@ members report: /segnala (/report).
 Every change is a row of the idea's history (`idea_events`: who, when, what) and an edit of
 its card. A hidden idea keeps its rows, out of lists; `ideas.report_threshold` reports from
 distinct members not yet reviewed hide it until a facilitator looks at it: `/mostra` or
-`/nascondi` marks those reports reviewed.
+`/nascondi` marks those reports reviewed. Members are told with meetups' `tell`: privately
+where the platform allows, else named in the territory's chat.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from bot.i18n import N_, Translator
 from bot.ideas import store
 from bot.ideas.card import status_name
 from bot.ideas.lookup import idea_in, idea_number, refresh_card
-from bot.ideas.notify import tell_members
 from bot.ideas.parsing import MAX_TEXT, parse_status, shorten
+from bot.meetups.notify import tell
 from bot.messages import Inline, OutMessage, RichText, Text, rich
 from bot.outbox import Target
 from bot.territories import clean_name
@@ -51,16 +52,16 @@ async def status_command(ctx: Context, args: str) -> None:
     await store.record(ctx.session, idea, "status", ctx.now, actor=ctx.member, status=status,
                        note=idea.answer)
     await refresh_card(ctx, idea, territory)
-    told = 0
+    told: list[int] = []
     if not idea.hidden:
         followers = [idea.author_id, *await store.supporter_ids(ctx.session, idea)]
-        told = await tell_members(ctx, territory, [m for m in followers if m != ctx.member.id],
-                                  lambda target: _status_news(target, idea))
+        told = [m for m in followers if m != ctx.member.id]
+        await tell(ctx, territory, told, lambda target: OutMessage(_status_news(target, idea)))
     said = ctx.t._("Idea #{id} is now <b>{status}</b>.", id=idea.id,
                    status=status_name(ctx.t, status))
     if told:
         said += (Text(" "), *ctx.t.n_("I told the member who follows it.",
-                                      "I told the {n} members who follow it.", told))
+                                      "I told the {n} members who follow it.", len(told)))
     await ctx.reply(said)
 
 
@@ -158,4 +159,5 @@ async def _hide_after_reports(ctx: Context, territory: Territory, idea: Idea,
 async def _tell_author(ctx: Context, territory: Territory, idea: Idea,
                        say: Callable[[Translator], tuple[Inline, ...]]) -> None:
     if idea.author_id != ctx.member.id:
-        await tell_members(ctx, territory, [idea.author_id], lambda target: rich(say(target.t)))
+        await tell(ctx, territory, [idea.author_id],
+                   lambda target: OutMessage(rich(say(target.t))))

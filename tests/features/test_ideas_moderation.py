@@ -125,9 +125,9 @@ class TestStatus:
             await send("luca", "/sostengo 1")
             adapter.sent.clear()
             await send("giulia", "/stato 1 discussione", admin=True)
-            assert any(text.startswith(f"Marco, Luca: L'idea #1 «{COWORKING}» ora è in "
-                                       "discussione.") for text in adapter.texts("milano"))
             [named] = [s.item.message for s in adapter.sent if s.text.startswith("Marco, Luca")]
+            assert named.text.plain().split("\n\n")[:2] == [
+                "Marco, Luca", f"L'idea #1 «{COWORKING}» ora è in discussione."]
             first = named.text.blocks[0]
             assert isinstance(first, Paragraph)
             assert first.children[0] == Mention("Marco", "marco", "memory")
