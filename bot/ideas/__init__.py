@@ -4,6 +4,7 @@ answer and moderate.
 - `submit`: /idea TEXT #theme, the similar-idea question (`drafts`), /pubblica;
 - `support`: /sostengo, /ritiro, the card's buttons and the 👍 reaction;
 - `browse`: /idee, /idea N;
+- `digest`: the ideas part of the territory and staff digests;
 - `moderation`: /stato, /nascondi, /mostra, /segnala;
 - `card`: the idea's card, one keyed message per chat of the territory, edited in place;
 - `store`, `parsing`, `lookup`: the database, what members type, finding the idea named.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from bot.commands import CommandSpec, Registry
 from bot.i18n import N_
 from bot.ideas import browse, drafts, moderation, submit, support
+from bot.ideas.digest import ideas_section
 
 
 def register(registry: Registry) -> None:
@@ -56,3 +58,4 @@ def register(registry: Registry) -> None:
     registry.action("idea.withdraw", support.withdraw_action)
     registry.action(drafts.INSTEAD, support.support_action)
     registry.action(drafts.PUBLISH, submit.publish_action)
+    registry.digest_section(ideas_section)

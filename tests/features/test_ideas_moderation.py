@@ -5,6 +5,7 @@ showing, and reports up to the threshold."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -212,3 +213,22 @@ class TestReports:
         stored = await idea(bot)
         assert stored.hidden == "moderator"
         assert await self.count_reports(bot, IdeaReport.reviewed_at.is_(None)) == 0
+
+
+class TestDigest:
+    async def test_the_digest_tells_new_ideas_and_answers_not_hidden_ones(self,
+                                                                          bot: Bot) -> None:
+        await bot.send("luca", "milano", "/idea Un corso di formazione sui bandi europei #bandi")
+        await bot.send("sara", "milano", "/idea Una cena tra soci ogni mese")
+        await bot.send("sara", "milano", "/sostengo 1")
+        await bot.send("giulia", "milano", "/stato 1 discussione Ne parliamo giovedì")
+        await bot.send("giulia", "milano", "/nascondi 3 fuori tema")
+        bot.clock.advance(timedelta(minutes=1))
+        replies = await bot.send("giulia", "milano", "/riepilogo anteprima")
+        digest = "\n".join(replies)
+        assert "Nuove idee" in digest
+        assert f"#1 {COWORKING} — 1 👍 · in discussione · #spazi" in digest
+        assert "#2 Un corso di formazione sui bandi europei — 0 👍 · nuova · #bandi" in digest
+        assert "Risposte alle idee" in digest
+        assert f"#1 {COWORKING} — in discussione: Ne parliamo giovedì" in digest
+        assert "cena" not in digest
