@@ -25,6 +25,8 @@ from storage.models import AdapterState
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE_SECONDS = 10.0
+
 
 class StateStore:
     """An adapter's own small memory (update offset, sync token), kept in the database."""
@@ -103,6 +105,9 @@ class App:
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        if self._tasks:  # the delivery loop runs: let its current pass settle first
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.delivery.pause(), STOP_GRACE_SECONDS)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -61,6 +61,12 @@ class Delivery:
     def wake(self) -> None:
         self._wake.set()
 
+    async def pause(self) -> None:
+        """Let the pass under way finish, and start no other: called before stopping, so
+        that a message a platform has just accepted is marked sent, not sent again after
+        the restart. Delivery stays paused for good."""
+        await self._lock.acquire()
+
     async def run_forever(self) -> None:
         """Deliver as rows become due; woken by commits, else by the next due time."""
         while True:
