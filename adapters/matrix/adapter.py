@@ -203,11 +203,7 @@ class MatrixAdapter(Adapter):
                 raise RetryLater(f"{room_id} not synced yet")
             room = client.rooms[room_id]
         if room is not None and room.encrypted:
-            if client.should_upload_keys:
-                await client.keys_upload()
-            if client.should_query_keys:
-                async with self.receiver.keys_lock:
-                    await client.keys_query()
+            await self.receiver.query_keys()
         response = await client.room_send(room_id, event_type, content,
                                           ignore_unverified_devices=True)
         if isinstance(response, nio.RoomSendError):
@@ -282,13 +278,15 @@ class MatrixAdapter(Adapter):
         message = item.message
         attachment = message.attachment
         assert attachment is not None
-        source = await upload(self.client, attachment, encrypt=self._encrypted(room_id))
+        filename = safe_filename(attachment.filename)
+        source = await upload(self.client, attachment, filename,
+                              encrypt=self._encrypted(room_id))
         caption: Rendered | None = None
         if message.text.blocks or message.actions:
             caption = render_message(message.text, flat(message.actions))
         content = file_content(
             msgtype="m.image" if attachment.is_image else "m.file",
-            filename=safe_filename(attachment.filename), info=file_info(attachment),
+            filename=filename, info=file_info(attachment),
             source=source, caption=caption)
         relate(content, reply_to=message.reply_to, thread_id=item.destination.thread_id)
         return await self._send(room_id, "m.room.message", content)

@@ -29,7 +29,7 @@ def file_info(attachment: Attachment) -> dict[str, Any]:
     return info
 
 
-async def upload(client: nio.AsyncClient, attachment: Attachment, *,
+async def upload(client: nio.AsyncClient, attachment: Attachment, filename: str, *,
                  encrypt: bool) -> dict[str, Any]:
     """Upload `attachment`; return the event's source: `{"url": mxc}`, or for an encrypted
     room `{"file": {...}}` with the keys to decrypt it. Raises a `DeliveryError`."""
@@ -37,7 +37,7 @@ async def upload(client: nio.AsyncClient, attachment: Attachment, *,
     response, keys = await client.upload(
         lambda *_retries: data,
         content_type="application/octet-stream" if encrypt else attachment.mime_type,
-        filename=attachment.filename, filesize=len(data), encrypt=encrypt)
+        filename=filename, filesize=len(data), encrypt=encrypt)
     if isinstance(response, nio.UploadError):
         error: DeliveryError = delivery_error(response)
         raise error

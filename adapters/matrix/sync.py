@@ -8,7 +8,9 @@ the stored token, so a long downtime misses nothing either.
 
 The first sync of a run asks for the full state, so that nio knows every joined room (its
 members, power levels, encryption) before the bot sends anything. The very first sync of a
-new bot (no token yet) only looks: the rooms' history is not news.
+new bot (no token yet) only looks: the rooms' history is not news. In such a run, events
+older than the start are skipped as well: Synapse may answer an initial sync from its
+response cache for a while, with a `next_batch` from before events the bot must not replay.
 
 Events from before the bot joined a room are ignored: in the sync that brings the bot's own
 join, only what comes after it is handled.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -85,11 +88,15 @@ class Receiver:
         self._synced = asyncio.Condition()
         self._inviters: dict[str, str] = {}
         self.last_sync: float | None = None  # loop time of the last sync that went through
+        self.history_before: int = 0  # ms since the epoch; older events are not news
 
     # --- the loop ----------------------------------------------------------------------
 
     async def run(self) -> None:
         since = await self.memory.get("sync", "token")
+        log.info("sync starts from %s", since or "now (no stored token)")
+        if since is None:
+            self.history_before = int(time.time() * 1000)
         first = True
         failures = 0
         while True:
@@ -143,16 +150,21 @@ class Receiver:
         if self.client.olm is None:
             return
         try:
-            if self.client.should_upload_keys:
-                await self.client.keys_upload()
-            if self.client.should_query_keys:
-                async with self.keys_lock:
-                    await self.client.keys_query()
+            await self.query_keys()
             if self.client.should_claim_keys:
                 await self.client.keys_claim(self.client.get_users_for_key_claiming())
             await self.client.send_to_device_messages()
-        except TRANSPORT_ERRORS as exc:
+        except (*TRANSPORT_ERRORS, nio.LocalProtocolError) as exc:
             log.warning("key exchange failed: %r", exc)
+
+    async def query_keys(self) -> None:
+        """Upload our keys and query others' when nio says so; one at a time (nio refuses a
+        query that another one has made unnecessary meanwhile)."""
+        async with self.keys_lock:
+            if self.client.should_upload_keys:
+                await self.client.keys_upload()
+            if self.client.should_query_keys:
+                await self.client.keys_query()
 
     def healthy(self) -> bool:
         """Synced once, and a sync went through within two long-polls."""
@@ -171,6 +183,9 @@ class Receiver:
     # --- one sync ----------------------------------------------------------------------
 
     async def handle(self, response: nio.SyncResponse, since: str | None) -> None:
+        rooms = response.rooms
+        log.debug("sync %s → %s: %d invited, %d joined, %d left rooms", since,
+                  response.next_batch, len(rooms.invite), len(rooms.join), len(rooms.leave))
         for room_id, invited in response.rooms.invite.items():
             await self._invited(room_id, invited)
         for room_id, joined in response.rooms.join.items():
@@ -209,6 +224,9 @@ class Receiver:
             return  # a new bot's first look: history is not news
         if info.timeline.limited and info.timeline.prev_batch:
             events = [*await self._gap(room_id, info.timeline.prev_batch, since), *events]
+        if self.history_before:
+            events = [e for e in events
+                      if getattr(e, "server_timestamp", 0) >= self.history_before]
         join = last_own_join(events, self.client.user_id)
         log.debug("%s: %d new events, own join at %s", room_id, len(events), join)
         if join is not None:
