@@ -54,8 +54,13 @@ from storage.models.polls import Poll, PollOption, PollPost
 
 NATIVE, BUTTONS, REACTIONS, TEXT = "native", "buttons", "reactions", "text"
 EMOJI = {YES: "✅", MAYBE: "🤔", NO: "❌"}
-MAX_BUTTON = 40
+MAX_BUTTON = 64
 _MIN_TTL = timedelta(minutes=1)
+
+
+def clip(label: str) -> str:
+    """A button label short enough for every platform."""
+    return label if len(label) <= MAX_BUTTON else label[:MAX_BUTTON - 1] + "…"
 
 
 def layout_for(target: Target, poll: Poll) -> str:
@@ -197,9 +202,7 @@ async def _buttons(outbox: Outbox, target: Target, poll: Poll,
                                                   f"{number} {EMOJI[answer]}", None)
                                for answer in (YES, MAYBE, NO)]))
         else:
-            label = f"{number}. {option_text(target, option)}"
-            if len(label) > MAX_BUTTON:
-                label = label[:MAX_BUTTON - 1] + "…"
+            label = clip(f"{number}. {option_text(target, option)}")
             rows.append((await _vote_action(outbox, target, poll, option, YES, key, label,
                                             None),))
     return tuple(rows)

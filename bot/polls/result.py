@@ -116,7 +116,7 @@ async def _meetup_part(outbox: Outbox, target: Target, poll: Poll, options: list
             emoji = KEYCAPS[option.position]
         actions.append(await outbox.action(
             target, "poll.meetup", {"poll": poll.id, "option": option.position},
-            label=label[:card.MAX_BUTTON], emoji=emoji, key=key))
+            label=card.clip(label), emoji=emoji, key=key))
     if len(choices) == 1:
         command = target.cmd(f"crea_incontro {poll.id}")
     else:

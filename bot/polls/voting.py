@@ -181,6 +181,7 @@ async def native_answer(ctx: Context, event: PollAnswerEvent) -> None:
         return
     slot = await ctx.session.scalar(select(PostedMessage.slot).where(
         PostedMessage.platform == event.platform,
+        PostedMessage.platform_chat_id == ctx.chat.external_id,  # ids repeat across chats
         PostedMessage.platform_message_id == event.message_id))
     match = _NATIVE_SLOT.match(slot or "")
     if match is None or int(match.group(1)) != ctx.chat.id:
