@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot import facilitators, guide, ideas, meetups, territories
+from bot import facilitators, guide, ideas, meetups, polls, territories
 from bot.commands import Registry
 from bot.digests import commands as digests
 from scheduler.retention import RetentionJob
 
-FEATURES = (guide, territories, facilitators, meetups, ideas, digests)
+FEATURES = (guide, territories, facilitators, meetups, polls, ideas, digests)
 
 
 def build_registry() -> Registry:

@@ -7,6 +7,7 @@ from storage.models import (
     digests,  # noqa: F401 (registers the tables)
     ideas,  # noqa: F401
     meetups,  # noqa: F401
+    polls,  # noqa: F401
 )
 
 metadata = core.Base.metadata

@@ -28,8 +28,10 @@ def register(registry: Registry) -> None:
                    "at 6pm | closes: Thursday at 8pm"),
         audience="facilitator"))
     registry.command(CommandSpec(
-        ("vota", "vote"), voting.vote_command, N_("Answer a poll (- takes your answer back)"),
-        usage=N_("N OPTION [OPTION …] | N OPTION yes|maybe|no | N -"), example="3 1 2"))
+        ("vota", "vote"), voting.vote_command,
+        N_("Answer a poll: the options you choose (yes, maybe or no for each, where the poll "
+           "asks); a dash takes your answers back"),
+        usage=N_("N OPTION [OPTION …]"), example="3 1 2"))
     registry.command(CommandSpec(
         ("sondaggi", "polls"), listing.list_command,
         N_("The open polls here, with their deadline and who leads")))
