@@ -1,0 +1,191 @@
+"""Polls on Matrix against the test Synapse, with the real polls feature: a native MSC3381
+poll (disclosed, one selection per option) answered, changed and taken back, then ended
+with m.poll.end; and one territory with a Telegram group (the Bot API emulator) and a
+Matrix room, where answers from both platforms add up in one poll."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import nio
+import pytest
+from sqlalchemy import select
+
+from adapters.matrix.adapter import MatrixAdapter
+from adapters.telegram.adapter import TelegramAdapter
+from bot.app import App
+from bot.config import Config
+from storage.models.polls import PollOption, PollVote
+from tests.adapters.matrix.harness import BotFactory, MatrixBot, from_bot
+from tests.adapters.matrix.helpers import (
+    ClientFactory,
+    create_room,
+    send_event,
+    send_text,
+    sync_until,
+    wait_for_event,
+)
+from tests.adapters.telegram.emulator import BotAPIEmulator
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+TOKEN = "123:ABC"
+ADA, BRUNO = 42, 43
+GROUP = -1001000000001
+BOUND = "ora è la chat del territorio Milano"  # the answer to binding a chat
+
+
+async def room_with(owner: nio.AsyncClient, bot: MatrixBot, *members: nio.AsyncClient) -> str:
+    room_id = await create_room(owner, invite=[bot.user_id, *(m.user_id for m in members)])
+    for member in members:
+        await member.join(room_id)
+        await sync_until(member, lambda m=member: room_id in m.rooms)
+    await wait_for_event(owner, room_id, from_bot(bot, where=lambda e: "piazzabot" in e.body),
+                         what="the bot's hello")
+    return room_id
+
+
+def poll_start(bot: MatrixBot) -> Any:
+    return from_bot(bot, nio.UnknownEvent, lambda e: e.type == "m.poll.start")
+
+
+def response(start_id: str, answers: list[str]) -> dict[str, Any]:
+    return {"m.relates_to": {"rel_type": "m.reference", "event_id": start_id},
+            "m.poll.response": {"answers": answers}}
+
+
+async def counted(bot: MatrixBot) -> list[tuple[int, int]]:
+    """(option number, how many chose it), from the database."""
+    async with bot.app.db.transaction() as session:
+        rows = await session.execute(
+            select(PollOption.position, PollVote.member_id)
+            .join(PollVote, PollVote.option_id == PollOption.id))
+        found: dict[int, int] = {}
+        for position, _member in rows:
+            found[position + 1] = found.get(position + 1, 0) + 1
+        return sorted(found.items())
+
+
+def counts_are(bot: MatrixBot, expected: list[tuple[int, int]]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await counted(bot) == expected
+    return check
+
+
+async def test_a_native_matrix_poll_answered_and_ended(
+        matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
+    bot = await matrix_bot(encryption=False)
+    anna, bruno, carla = [await matrix_client(n) for n in ("anna", "bruno", "carla")]
+    room_id = await room_with(anna, bot, bruno, carla)
+    await send_text(anna, room_id, "!territorio Milano")
+    await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: BOUND in e.body))
+
+    await send_text(anna, room_id, "!sondaggio Quando? | sabato 12 dicembre alle 19 | "
+                                   "domenica 13 dicembre alle 18")
+    start = await wait_for_event(bruno, room_id, poll_start(bot))
+    block = start.source["content"]["m.poll.start"]
+    assert block["kind"] == "m.poll.disclosed" and block["max_selections"] == 2
+    assert [a["m.text"] for a in block["answers"]] == ["sabato 12 dicembre 2026, ore 19:00",
+                                                       "domenica 13 dicembre 2026, ore 18:00"]
+    ids = [a["id"] for a in block["answers"]]
+    card = await wait_for_event(bruno, room_id, from_bot(
+        bot, where=lambda e: e.body.startswith("📊 Quando?")))
+    assert "!vota 1 1 2" in card.body
+
+    await send_event(bruno, room_id, "m.poll.response", response(start.event_id, [ids[0]]))
+    await send_event(carla, room_id, "org.matrix.msc3381.poll.response", {
+        "m.relates_to": {"rel_type": "m.reference", "event_id": start.event_id},
+        "org.matrix.msc3381.poll.response": {"answers": ids}})
+    await bot.wait_until(counts_are(bot, [(1, 2), (2, 1)]), "two answers")
+    await send_event(bruno, room_id, "m.poll.response", response(start.event_id, [ids[1]]))
+    await send_event(carla, room_id, "m.poll.response", response(start.event_id, []))
+    await bot.wait_until(counts_are(bot, [(2, 1)]), "changed and taken back")
+    # The card is edited in place with the counts.
+    await wait_for_event(bruno, room_id, lambda e: (
+        isinstance(e, nio.RoomMessageText) and e.sender == bot.user_id
+        and e.source["content"].get("m.relates_to", {}).get("event_id") == card.event_id
+        and "2. domenica 13 dicembre 2026, ore 18:00 — 1" in e.body))
+
+    await send_text(anna, room_id, "!chiudi 1")
+    end = await wait_for_event(bruno, room_id, from_bot(
+        bot, nio.UnknownEvent, lambda e: e.type == "m.poll.end"))
+    assert end.source["content"]["m.relates_to"]["event_id"] == start.event_id
+    result = await wait_for_event(bruno, room_id, from_bot(
+        bot, where=lambda e: e.body.startswith("🗳️ Il sondaggio n. 1 è chiuso")))
+    assert "🏆 Vince domenica 13 dicembre 2026, ore 18:00, con 1 voto." in result.body
+    assert "📅 Crea incontro" in result.body  # the action's reaction, shown in words too
+
+
+async def test_one_territory_on_telegram_and_matrix_counts_answers_together(
+        matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
+    async with BotAPIEmulator(token=TOKEN, bot_username="PiazzaBot") as emu:
+        emu.add_user(ADA, "Ada", username="ada")
+        emu.add_user(BRUNO, "Bruno")
+        emu.add_chat(GROUP, "supergroup", "Piazza Milano", creator=ADA, members=[BRUNO])
+        bot = await both_platforms(matrix_bot, emu)
+        anna, carla = await matrix_client("anna"), await matrix_client("carla")
+        room_id = await room_with(anna, bot, carla)
+
+        emu.inject_message(GROUP, ADA, "/territorio Milano")
+        await emu.wait_for(lambda: any(BOUND in (m.text or "")
+                                       for m in emu.sent_messages(GROUP)), timeout=10)
+        await send_text(anna, room_id, "!territorio Milano")
+        await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: BOUND in e.body),
+                             what="the room bound")
+
+        emu.inject_message(GROUP, ADA, "/sondaggio Pizza? | margherita | marinara")
+        await emu.wait_for(lambda: bool(emu.polls), timeout=10)
+        [telegram_poll] = emu.polls.values()
+        start = await wait_for_event(carla, room_id, poll_start(bot), what="the poll")
+        ids = [a["id"] for a in start.source["content"]["m.poll.start"]["answers"]]
+
+        emu.inject_poll_answer(telegram_poll.id, BRUNO, [0])
+        await send_event(carla, room_id, "m.poll.response", response(start.event_id, ids))
+        await bot.wait_until(counts_are(bot, [(1, 2), (2, 1)]),
+                             "answers from both platforms", within=15)
+        # Both cards show the sum: Bruno on Telegram, Carla on Matrix.
+        await emu.wait_for(lambda: any("1. margherita — 2" in (m.text or "")
+                                       for m in emu.sent_messages(GROUP)), timeout=10)
+        await wait_for_event(carla, room_id, lambda e: (
+            isinstance(e, nio.RoomMessageText) and e.sender == bot.user_id
+            and "1. margherita — 2" in e.body), what="the card with both answers")
+
+        await send_text(anna, room_id, "!chiudi 1")
+        await emu.wait_for(lambda: telegram_poll.is_closed, timeout=10)
+        await wait_for_event(carla, room_id, from_bot(
+            bot, nio.UnknownEvent, lambda e: e.type == "m.poll.end"), what="the poll's end")
+        result = await wait_for_event(carla, room_id, from_bot(
+            bot, where=lambda e: e.body.startswith("🗳️")), what="the result")
+        assert "1. margherita — 2 (Bruno, " in result.body
+        await emu.wait_for(lambda: any((m.text or "").startswith("🗳️")
+                                       for m in emu.sent_messages(GROUP)), timeout=10)
+        await matrix_bot.stop(bot)
+
+
+async def both_platforms(factory: BotFactory, emu: BotAPIEmulator) -> MatrixBot:
+    """One bot on Telegram (the emulator) and Matrix (Synapse) at once."""
+    account = await factory.server.register(f"piazzabot-{secrets.token_hex(3)}")
+    folder = factory.root / "both"
+    folder.mkdir(parents=True)
+    config = Config.model_validate({
+        "database": {"url": f"sqlite+aiosqlite:///{folder}/bot.db"},
+        "console": {"enabled": False},
+        "telegram": {"enabled": True, "token": TOKEN, "base_url": emu.base_url,
+                     "base_file_url": emu.base_file_url},
+        "matrix": {"enabled": True, "homeserver": factory.server.base_url,
+                   "user_id": account.user_id, "encryption": False,
+                   "store_path": str(folder / "store"),
+                   "allowed_servers": [factory.server.server_name],
+                   "access_token": account.access_token, "device_id": account.device_id},
+    })
+    telegram = TelegramAdapter(config.telegram, default_locale=config.locale)
+    matrix = MatrixAdapter(config.matrix, default_locale=config.locale)
+    app = App(config, [telegram, matrix])
+    await app.start()
+    bot = MatrixBot(app, matrix, account, config)
+    factory.bots.append(bot)
+    await asyncio.wait_for(matrix.ready.wait(), 20)
+    return bot
