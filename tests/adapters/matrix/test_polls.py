@@ -189,3 +189,29 @@ async def both_platforms(factory: BotFactory, emu: BotAPIEmulator) -> MatrixBot:
     factory.bots.append(bot)
     await asyncio.wait_for(matrix.ready.wait(), 20)
     return bot
+
+
+async def test_yes_maybe_no_on_matrix_is_one_message_per_option_with_reactions(
+        matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
+    bot = await matrix_bot(encryption=False)
+    anna, bruno = await matrix_client("anna"), await matrix_client("bruno")
+    room_id = await room_with(anna, bot, bruno)
+    await send_text(anna, room_id, "!territorio Milano")
+    await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: BOUND in e.body))
+    await send_text(anna, room_id, "!sondaggio Dove? | piazza | circolo | modo: sì-forse-no")
+    first = await wait_for_event(bruno, room_id, from_bot(
+        bot, where=lambda e: e.body.startswith("1. piazza")), what="option 1")
+    assert first.body.startswith("1. piazza — ✅ 0 · 🤔 0 · ❌ 0")
+    for key in ("✅", "🤔", "❌"):
+        await wait_for_event(bruno, room_id, from_bot(bot, nio.ReactionEvent, lambda e, k=key: (
+            e.reacts_to == first.event_id and e.key == k)), what=f"seeded {key}")
+
+    reaction = await send_event(bruno, room_id, "m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": first.event_id, "key": "🤔"}})
+    await wait_for_event(bruno, room_id, lambda e: (
+        isinstance(e, nio.RoomMessageText) and e.sender == bot.user_id
+        and e.source["content"].get("m.relates_to", {}).get("event_id") == first.event_id
+        and "🤔 1" in e.body), what="option 1 edited")
+    assert await counted(bot) == [(1, 1)]
+    await bruno.room_redact(room_id, reaction)
+    await bot.wait_until(counts_are(bot, []), "the answer taken back")
