@@ -3,7 +3,8 @@
 There is no membership list: a platform does not tell the bot who sits in a chat. A
 member counts as known to a territory when the database links them to it — they chose it
 as their territory in a private chat, were granted a role there, launched or answered one
-of its polls, or organised or answered one of its meetups. The not-yet-answered reminder
+of its polls, organised or answered one of its meetups, or proposed or supported one of
+its ideas. The not-yet-answered reminder
 goes to them, and they may vote from a private chat.
 """
 
@@ -13,6 +14,7 @@ from sqlalchemy import Select, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Member, Role
+from storage.models.ideas import Idea, IdeaSupport
 from storage.models.meetups import Meetup, MeetupAnswer
 from storage.models.polls import Poll, PollVote
 
@@ -27,6 +29,9 @@ def _known(territory_id: int) -> Select[tuple[int]]:
         select(Meetup.organiser_id).where(Meetup.territory_id == territory_id),
         select(MeetupAnswer.member_id).join(Meetup, Meetup.id == MeetupAnswer.meetup_id)
         .where(Meetup.territory_id == territory_id),
+        select(Idea.author_id).where(Idea.territory_id == territory_id),
+        select(IdeaSupport.member_id).join(Idea, Idea.id == IdeaSupport.idea_id)
+        .where(Idea.territory_id == territory_id),
     )  # type: ignore[return-value]
 
 

@@ -48,8 +48,10 @@ async def answers(bot: Bot, meetup_id: int) -> dict[str, str]:
 
 
 async def test_the_not_yet_answered_are_reminded_once(bot: Bot) -> None:
-    # Known to Milano: sara chose it in private, luca answered an earlier poll.
+    # Known to Milano: sara chose it in private, luca answered an earlier poll, paolo
+    # proposed an idea there.
     await bot.send("sara", "dm-sara", "/territorio Milano")
+    await bot.send("paolo", "milano", "/idea Un corso sui bandi europei per i soci")
     await bot.send("giulia", "milano", "/sondaggio Prima? | a | b")
     await bot.send("luca", "milano", "/vota 1 1")
     await bot.send("giulia", "milano", "/sondaggio Pizza? | margherita | marinara | "
@@ -61,9 +63,9 @@ async def test_the_not_yet_answered_are_reminded_once(bot: Bot) -> None:
     await bot.app.scheduler.advance(bot.clock, timedelta(hours=2))  # Thu 19:00
     [in_chat] = to(bot, "milano", since)
     assert in_chat.startswith("⏰ Il sondaggio n. 2, Pizza?, chiude tra 24 ore")
-    # giulia (who launched it), luca and sara have not answered; marco has.
-    assert "3 soci non hanno ancora risposto." in in_chat
-    for name in ("giulia", "luca", "sara"):
+    # giulia (who launched it), luca, sara and paolo have not answered; marco has.
+    assert "4 soci non hanno ancora risposto." in in_chat
+    for name in ("giulia", "luca", "sara", "paolo"):
         [private] = to(bot, f"dm:{name}", since)
         assert private.startswith("⏰ Non hai ancora risposto al sondaggio n. 2 di Milano")
         assert "Per rispondere, scrivi /vota 2 1 2." in private
