@@ -12,8 +12,9 @@ the poll is posted and kept in `poll_posts`):
 
 Anonymous polls are never native, and never use reactions: on Matrix a poll response or a
 reaction is a room event anyone can read with its sender; Telegram's anonymous polls do not
-tell the bot who answered, so a member could not change an answer made elsewhere. Buttons
-(Telegram, terminal) are private; elsewhere members vote in a private chat with the bot.
+tell the bot who answered, so it could keep neither one answer per member nor a changed
+answer. Buttons (Telegram, terminal) are private; elsewhere members vote in a private chat
+with the bot.
 Hidden results are never native either (a Telegram poll shows its counts to whoever has
 voted; reactions show theirs to all).
 """
