@@ -60,7 +60,7 @@ def register(registry: Registry) -> None:
     registry.command(CommandSpec(
         ("facilitatore", "facilitator"), grant,
         N_("Make a member a facilitator of this territory (administrators, staff)"),
-        usage=N_("@USER"), example="@giulia", audience="facilitator", group_only=True))
+        usage=N_("@USER"), example=N_("@giulia"), audience="facilitator", group_only=True))
     registry.command(CommandSpec(
         ("revoca", "revoke"), revoke, N_("Take the facilitator role back"),
-        usage=N_("@USER"), example="@giulia", audience="facilitator", group_only=True))
+        usage=N_("@USER"), example=N_("@giulia"), audience="facilitator", group_only=True))

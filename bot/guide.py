@@ -48,8 +48,9 @@ async def command_list(ctx: Context) -> RichText:
         if items:
             blocks.append(Paragraph((Bold((Text(ctx.t.gettext(title)),)),)))
             blocks.append(BulletList(tuple(items)))
+    example = ctx.cmd(ctx.t.p_("help territory"))
     blocks.append(Paragraph(ctx.t._("Details of one command: <b>{example}</b>",
-                                     example=ctx.cmd(ctx.t.p_("help territory")))))
+                                     example=example)))
     return RichText(tuple(blocks))
 
 

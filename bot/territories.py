@@ -141,7 +141,7 @@ def register(registry: Registry) -> None:
         usage=N_("NAME"), example=N_("Milano")))
     registry.command(CommandSpec(
         ("lingua", "language"), language, N_("The language I speak in this chat"),
-        usage="it|en", example="en"))
+        usage=N_("it|en"), example=N_("en")))
     registry.command(CommandSpec(
         ("staff",), staff_chat, N_("Make this a staff chat, where staff digests arrive"),
         audience="staff"))

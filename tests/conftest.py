@@ -47,3 +47,14 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/test.db"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if the bot said anything in Italian that has no Italian translation."""
+    from bot.i18n import MISSING
+
+    MISSING.discard(("it", "test"))  # the summary of commands that tests register for themselves
+    if MISSING and exitstatus == 0:
+        lines = "\n".join(f"  [{locale}] {msgid!r}" for locale, msgid in sorted(MISSING))
+        print(f"\nUntranslated strings were shown to members:\n{lines}")
+        session.exitstatus = 1

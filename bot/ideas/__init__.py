@@ -31,9 +31,9 @@ def register(registry: Registry) -> None:
         N_("The territory's ideas: by support, newest, theme or status"),
         usage=N_("[#theme] [top|new|status]"), example=N_("#spazi new")))
     registry.command(CommandSpec(("sostengo", "support"), support.support_command,
-                                 N_("Support an idea"), usage="N", example="3"))
+                                 N_("Support an idea"), usage=N_("N"), example=N_("3")))
     registry.command(CommandSpec(("ritiro", "unsupport"), support.withdraw_command,
-                                 N_("Withdraw your support from an idea"), usage="N", example="3"))
+                                 N_("Withdraw your support from an idea"), usage=N_("N"), example=N_("3")))
     registry.command(CommandSpec(
         ("pubblica", "publish"), submit.publish_command,
         N_("Publish your idea even though it looks like another one")))
@@ -53,7 +53,7 @@ def register(registry: Registry) -> None:
         example=N_("3 it is an advertisement"), audience="facilitator"))
     registry.command(CommandSpec(
         ("mostra", "unhide"), moderation.unhide_command, N_("Show a hidden idea again"),
-        usage="N", example="3", audience="facilitator"))
+        usage=N_("N"), example=N_("3"), audience="facilitator"))
     registry.action("idea.support", support.support_action)
     registry.action("idea.withdraw", support.withdraw_action)
     registry.action(drafts.INSTEAD, support.support_action)

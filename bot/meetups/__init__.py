@@ -44,7 +44,7 @@ def register(registry: Registry) -> None:
     registry.command(CommandSpec(
         ("calendario", "calendar"), listing.calendar_command,
         N_("The coming meetups as a calendar file (.ics), or just one"),
-        usage="[N]", example="3"))
+        usage=N_("[N]"), example=N_("3")))
     registry.command(CommandSpec(
         ("modifica", "edit"), manage.edit_command,
         N_("Change a meetup: title, date, place, description, seats (its organiser or a "
@@ -57,7 +57,7 @@ def register(registry: Registry) -> None:
     registry.command(CommandSpec(
         ("promemoria", "reminders"), reminders.reminders_command,
         N_("When meetup reminders go out in this territory"),
-        usage=N_("[24h 2h | no]"), example="24h 2h", audience="facilitator"))
+        usage=N_("[24h 2h | no]"), example=N_("24h 2h"), audience="facilitator"))
     registry.action("meetup.answer", answers.answer_action)
     registry.action("meetup.calendar", listing.calendar_action)
     registry.conversation(manage.GUIDED, guided.next_answer)

@@ -33,7 +33,7 @@ async def new_territories(session: AsyncSession, scope: DigestScope) -> SectionR
     if not names:
         return SectionResult()
     return SectionResult([paragraph("Nuovi territori: " + ", ".join(names))],
-                         metrics={"Ideas": len(names)})
+                         metrics={"Ideas proposed": len(names)})
 
 
 async def started(database_url: str, now: datetime, max_text: int = 4096,
@@ -200,7 +200,7 @@ async def test_staff_digests_daily_and_weekly(bot: Bot) -> None:
     await bot.app.scheduler.advance(bot.clock, timedelta(days=1))  # Friday 16, 10:00
     daily = sent_to(bot, "sede")[1:]
     assert len(daily) == 1 and "Riepilogo quotidiano per lo staff" in daily[0][1]
-    assert "Ideas: 1 (+1)" in daily[0][1] or "Idee: 1 (+1)" in daily[0][1]
+    assert "Idee proposte: 1 (+1)" in daily[0][1]
     await bot.send("luca", "bologna", "/territorio Bologna")
     await bot.app.scheduler.advance(bot.clock, timedelta(days=3))  # to Monday 19, 10:00
     saturday, monday = (text for _, text in sent_to(bot, "sede")[2:])  # Sunday: nothing new
