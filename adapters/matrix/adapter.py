@@ -69,7 +69,7 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 def safe_filename(name: str) -> str:
     cleaned = _UNSAFE_NAME.sub("_", PurePosixPath(name.replace("\\", "/")).name).strip()
-    return cleaned[:200] or "file"
+    return cleaned[:200] if cleaned.strip(".") else "file"
 
 
 def action_emojis(actions: tuple[tuple[Action, ...], ...]) -> list[str]:

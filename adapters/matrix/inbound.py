@@ -8,7 +8,7 @@
   id, so the adapter remembers (`reaction:<event id>` in its memory) what each reaction
   that acted on something was — and a restart still understands a later redaction;
 - a poll response (both event types) to one of the bot's polls is a `PollAnswerEvent` with
-  `poll_id` = the poll's start event id;
+  `poll_id` and `message_id` = the poll's start event id (what the bot's delivery returned);
 - the bot's own events never count (its seeded reactions among them).
 
 What arrives is untrusted: shapes are checked, lengths cut, nothing is parsed as markup.
@@ -47,7 +47,7 @@ PLATFORM = "matrix"
 MAX_NAME = 200
 MAX_KEY = 64  # a reaction key longer than any emoji sequence is nobody's button
 MAX_MENTIONS = 20
-_PILL = re.compile(r"""href=["']https://matrix\.to/#/(@[^"'?/]+)""")
+_PILL = re.compile(r"""href=["']https://matrix\.to/#/((?:@|%40)[^"'?/]+)""")
 
 
 def relation(content: Any) -> Mapping[str, Any]:
@@ -207,9 +207,12 @@ class Inbound:
         known = await self.memory.get_json("poll", poll_id) if poll_id else None
         if not isinstance(known, dict) or known.get("room") != room.room_id:
             return None  # not one of the bot's polls
+        if known.get("closed"):
+            return None  # MSC3381: responses after the end do not count
         chosen = polls.chosen_options(event.type, content, int(known["options"]),
                                       int(known["max"]))
         if chosen is None:
             return None
+        # The poll's start event is both the poll's id and its message (posted_messages).
         return PollAnswerEvent(**await self._base(room, event), poll_id=poll_id or "",
-                               options=chosen)
+                               options=chosen, message_id=poll_id)

@@ -8,8 +8,9 @@ From room version 12 the room's creators (the `m.room.create` sender and its
 
 Direct messages: the bot creates a `trusted_private_chat` room with `is_direct`, remembers
 it (`dm:<user>` and `direct:<room>` in the adapter's memory) and reuses it while the member
-is in it (joined or still invited); after the member left it, the bot leaves too and makes a
-new one. Rooms a member invites the bot to with `is_direct` are their DM with the bot.
+is in it (joined or still invited, asked from the server before each message); after the
+member left it, the bot leaves too and makes a new one. Rooms a member invites the bot to
+with `is_direct` are their DM with the bot.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import nio
 from nio.api import Api
 
+from adapters.base import RetryLater
 from adapters.matrix.errors import TRANSPORT_ERRORS, delivery_error
 from adapters.matrix.state import AdapterMemory
 
@@ -32,6 +34,11 @@ MEGOLM = "m.megolm.v1.aes-sha2"
 ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "",
                     "content": {"algorithm": MEGOLM}}
 UNSTABLE_PRIVILEGED_CREATORS = frozenset({"org.matrix.hydra.11"})
+
+
+class RoomWaiter(Protocol):
+    def __call__(self, room_id: str, *,
+                 complete: Callable[[nio.MatrixRoom], bool] | None = None) -> Awaitable[bool]: ...
 
 
 def server_of(user_id: str) -> str:
@@ -128,20 +135,38 @@ class Rooms:
         await self.memory.forget("direct", room_id)
         self._direct[room_id] = False
 
-    async def dm_room(self, user_id: str,
-                      wait_for_room: Callable[[str], Awaitable[bool]]) -> str:
+    async def dm_room(self, user_id: str, wait_for_room: RoomWaiter) -> str:
         """The DM room with `user_id`, made if needed. `wait_for_room` waits until the sync
-        loop has seen a new room (nio sends to an encrypted room only once it knows it)."""
+        loop has seen the room whole (up to the member's invite): nio sends to an encrypted
+        room only once it knows it, and encrypts only once it knows it is."""
         async with self._dm_lock:
             room_id = await self.memory.get("dm", user_id)
-            if room_id is not None:
-                room = self.client.rooms.get(room_id)
-                if room is not None and user_id in room.users:
-                    return room_id
+            if room_id is not None and not await self._still_there(room_id, user_id):
                 await self._abandon(room_id)
-            room_id = await self._create_dm(user_id)
-        await wait_for_room(room_id)
+                room_id = None
+            if room_id is None:
+                room_id = await self._create_dm(user_id)
+
+        def complete(room: nio.MatrixRoom) -> bool:
+            # The invite is the last event of a room's creation, after m.room.encryption.
+            return user_id in room.users
+
+        if not await wait_for_room(room_id, complete=complete):
+            raise RetryLater(f"the new DM room {room_id} is not synced yet")
         return room_id
+
+    async def _still_there(self, room_id: str, user_id: str) -> bool:
+        """Whether `user_id` is joined to (or still invited in) the room, as the server says
+        now: nio's view lags by a sync, and a reminder sent to a room its member just left
+        would be lost."""
+        response = await self.client.room_get_state_event(room_id, "m.room.member", user_id)
+        if isinstance(response, nio.RoomGetStateEventError):
+            status = getattr(response.transport_response, "status", None)
+            if status is None or status >= 500 or response.status_code == "M_LIMIT_EXCEEDED":
+                room = self.client.rooms.get(room_id)  # the server cannot say: nio's view
+                return room is not None and user_id in room.users
+            return False  # no membership (404), or the bot itself is out (403)
+        return response.content.get("membership") in ("join", "invite")
 
     async def _create_dm(self, user_id: str) -> str:
         response = await self.client.room_create(

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import nio
@@ -173,12 +173,21 @@ class Receiver:
         age = asyncio.get_running_loop().time() - self.last_sync
         return age < 2 * SYNC_TIMEOUT_MS / 1000 + 30
 
-    async def wait_for_room(self, room_id: str, within: float = 15.0) -> bool:
-        """Wait until a sync has brought `room_id` (nio knows a room only after a sync)."""
+    async def wait_for_room(self, room_id: str, within: float = 15.0,
+                            complete: Callable[[nio.MatrixRoom], bool] | None = None) -> bool:
+        """Wait until a sync has brought `room_id` (nio knows a room only after a sync) and,
+        for a room just made, the state it was made with (`complete`): a sync may come
+        between the room's first events and its `m.room.encryption`, and nio would then
+        send in clear text."""
+
+        def arrived() -> bool:
+            room = self.client.rooms.get(room_id)
+            return room is not None and (complete is None or complete(room))
+
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(within), self._synced:
-                await self._synced.wait_for(lambda: room_id in self.client.rooms)
-        return room_id in self.client.rooms
+                await self._synced.wait_for(arrived)
+        return arrived()
 
     # --- one sync ----------------------------------------------------------------------
 

@@ -151,6 +151,7 @@ class Poll:
                                                    close_poll=True, key="poll:1"))
 
     async def answer(self, ctx: Context, event: PollAnswerEvent) -> None:
+        assert event.message_id == event.poll_id  # the poll's message is its start event
         self.answers.append((event.sender.user_id, event.poll_id, event.options))
 
 
