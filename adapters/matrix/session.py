@@ -9,7 +9,7 @@ Login, in order of preference:
 
 The crypto store (olm account, megolm sessions) lives in `store_path`; with the same
 device id a restart keeps the keys and still reads encrypted rooms. Secrets are never
-logged.
+logged (and nio, which logs response bodies at DEBUG, is kept to warnings).
 """
 
 from __future__ import annotations
@@ -33,9 +33,18 @@ class LoginFailed(Exception):
     """The homeserver refused the bot's credentials: an operator must fix the config."""
 
 
+def quiet_nio() -> None:
+    """nio logs every response body at DEBUG (a login's access token among them) and every
+    room event at INFO: keep it to warnings, unless its level was configured on purpose."""
+    nio_log = logging.getLogger("nio")
+    if nio_log.level == logging.NOTSET:
+        nio_log.setLevel(logging.WARNING)
+
+
 def make_client(config: MatrixConfig) -> nio.AsyncClient:
     """A nio client that does not sleep on rate limits (the outbox waits instead) and gives
     up on a dead connection after a few tries (the caller retries later)."""
+    quiet_nio()
     store_path = None
     if config.encryption:
         Path(config.store_path).mkdir(parents=True, exist_ok=True)

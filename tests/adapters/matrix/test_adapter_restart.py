@@ -4,6 +4,8 @@ keep their device."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from adapters.matrix.sync import Receiver
@@ -25,7 +27,8 @@ BOUND = "Questa chat ora è la chat del territorio"
 
 async def test_messages_sent_while_the_bot_was_down_are_handled_once(
         matrix_client: ClientFactory, matrix_bot: BotFactory,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     card = Card()
     bot = await matrix_bot(password_login=True, setup=card.setup)
     device = bot.adapter.client.device_id
@@ -71,6 +74,12 @@ async def test_messages_sent_while_the_bot_was_down_are_handled_once(
 
     devices = checked(await bot.adapter.client.devices())
     assert sorted(d.id for d in devices.devices) == sorted([bot.account.device_id, device])
+    stored_token = await StateStore(bot.app.db, "matrix").get("login:access_token")
+    assert stored_token and stored_token == bot.adapter.client.access_token
+    logged = "\n".join(r.getMessage() for r in caplog.records
+                       if not r.name.startswith("aiosqlite"))  # the CLI quiets aiosqlite
+    for secret in (bot.account.password, stored_token):  # never logged
+        assert secret not in logged
 
 
 async def test_with_a_new_token_the_history_is_not_news(

@@ -18,6 +18,7 @@ from tests.adapters.matrix.helpers import (
     ClientFactory,
     checked,
     create_room,
+    send_event,
     send_text,
     sync_until,
     wait_for_event,
@@ -172,3 +173,35 @@ async def test_kicked_the_chat_goes_inactive_and_delivery_is_unreachable(
     await bot.wait_until(failed, "a failed delivery")
     _state, error = (await bot.outbox())[-1]
     assert error is not None and error.startswith("unreachable")
+
+
+async def test_a_command_in_a_thread_is_answered_in_the_thread(
+        matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
+    bot = await matrix_bot(encryption=False)
+    anna = await matrix_client("anna")
+    room_id = await room_with_bot(anna, bot)
+    root = await send_text(anna, room_id, "Organizziamo?")
+    asked = await send_event(anna, room_id, "m.room.message", {
+        "msgtype": "m.text", "body": "!chi",
+        "m.relates_to": {"rel_type": "m.thread", "event_id": root, "is_falling_back": True,
+                         "m.in_reply_to": {"event_id": root}}})
+    reply = await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: "Sei " in e.body))
+    assert reply.source["content"]["m.relates_to"] == {
+        "rel_type": "m.thread", "event_id": root, "is_falling_back": False,
+        "m.in_reply_to": {"event_id": asked}}
+    assert bot.adapter.healthy()
+
+
+async def test_a_member_opens_a_direct_chat_with_the_bot(
+        matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
+    bot = await matrix_bot()
+    anna = await matrix_client("anna")
+    room_id = await create_room(anna, is_direct=True, invite=[bot.user_id],
+                                initial_state=[ENCRYPTION_STATE])
+    await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: HELLO in e.body))
+    await send_text(anna, room_id, "!territorio Milano")
+    answer = await wait_for_event(anna, room_id, from_bot(
+        bot, where=lambda e: "territorio" in e.body and HELLO not in e.body))
+    assert "Milano" in answer.body and replies_to(answer) is None  # private: no quoting
+    chat = await bot.chat(room_id)
+    assert chat is not None and chat.is_private

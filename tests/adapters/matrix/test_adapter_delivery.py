@@ -1,0 +1,90 @@
+"""Delivery errors as the outbox sees them: a homeserver's rate limit becomes `RetryLater`
+with the server's `retry_after_ms`; an unreachable homeserver becomes `RetryLater`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from adapters.base import Destination, Outgoing, RetryLater
+from adapters.matrix.adapter import MatrixAdapter
+from bot.config import MatrixConfig
+from bot.messages import OutMessage, rich
+from tests.adapters.matrix.harness import BotFactory, from_bot
+from tests.adapters.matrix.helpers import (
+    ClientFactory,
+    create_room,
+    start_or_skip,
+    wait_for_event,
+)
+from tests.adapters.matrix.synapse import SynapseServer, free_port
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_the_rate_limit_is_left_to_the_outbox(tmp_path: Path) -> None:
+    strict = {"rc_message": {"per_second": 0.2, "burst_count": 2}}
+    server = await start_or_skip(SynapseServer(extra_config=strict))
+    bots, clients = BotFactory(server, tmp_path / "bots"), ClientFactory(server, tmp_path / "c")
+    try:
+        bot = await bots(encryption=False)
+        anna = await clients("anna")
+        room_id = await create_room(anna, invite=[bot.user_id])
+        await wait_for_event(anna, room_id, from_bot(bot), what="the bot's hello")
+        item = Outgoing(Destination(chat_id=room_id), OutMessage(rich("ancora")))
+        refused: list[RetryLater] = []
+        for _ in range(4):
+            try:
+                await bot.adapter.deliver(item)
+            except RetryLater as exc:
+                refused.append(exc)
+        assert refused, "the strict rate limit was never hit"
+        assert refused[0].retry_after is not None and 0 < refused[0].retry_after <= 10
+        assert "M_LIMIT_EXCEEDED" in str(refused[0])
+    finally:
+        await bots.aclose()
+        await clients.aclose()
+        await server.stop()
+
+
+async def test_an_unreachable_homeserver_means_retry_later(
+        caplog: pytest.LogCaptureFixture) -> None:
+    class State:
+        def __init__(self) -> None:
+            self.values: dict[str, str] = {}
+
+        async def get(self, key: str) -> str | None:
+            return self.values.get(key)
+
+        async def set(self, key: str, value: str) -> None:
+            self.values[key] = value
+
+    class Core:
+        state = State()
+
+        async def handle(self, event: object) -> None:
+            return None
+
+        def commands(self, locale: str) -> list[tuple[str, str]]:
+            return []
+
+    caplog.set_level(logging.DEBUG)
+    config = MatrixConfig(enabled=True, homeserver=f"http://127.0.0.1:{free_port()}",
+                          user_id="@bot:localhost", access_token="secret-token",
+                          encryption=False)
+    adapter = MatrixAdapter(config)
+    await adapter.start(Core())  # logging in keeps failing in the background
+    try:
+        assert adapter.receiver is not None and adapter.client is not None
+        adapter.receiver.ready.set()  # as if it had synced once before the server went away
+        adapter.client.restore_login("@bot:localhost", "PIAZZABOT", "secret-token")
+        item = Outgoing(Destination(chat_id="!room:localhost"), OutMessage(rich("ciao")))
+        with pytest.raises(RetryLater, match="network"):
+            await adapter.deliver(item)
+        assert not adapter.healthy()
+    finally:
+        await adapter.stop()
+    assert "homeserver unreachable" in caplog.text
+    assert "secret-token" not in caplog.text
