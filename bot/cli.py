@@ -76,7 +76,8 @@ def _log_for_service(config: Config, verbose: bool) -> None:
     """INFO logs for a running service; into a file when the terminal chat has the screen."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("apscheduler", "alembic", "httpx"):
+    # aiosqlite logs every statement with its values at DEBUG (stored tokens among them).
+    for noisy in ("apscheduler", "alembic", "httpx", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if config.console.enabled:
         handler = logging.FileHandler(LOG_FILE, encoding="utf-8")
