@@ -100,10 +100,12 @@ class Inbound:
 
     async def sender(self, room: nio.MatrixRoom, user_id: str) -> Sender:
         """`username` is the localpart (`@giulia:example.org` → `giulia`), so that members
-        can name each other as they would on Telegram."""
+        can name each other as they would on Telegram. In a DM room the member's power
+        (100 there) administers nothing."""
         localpart = user_id.partition(":")[0].lstrip("@")
         name = room.user_name(user_id) or localpart or user_id
-        admin = await self.rooms.administers(room, user_id)
+        private = await self.rooms.is_direct(room.room_id)
+        admin = not private and await self.rooms.administers(room, user_id)
         return Sender(user_id=user_id, display_name=clip(name) or user_id,
                       username=clip(localpart.lower()), is_chat_admin=admin)
 

@@ -22,8 +22,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+from typing import Any, TypeVar
 
 import nio
 
@@ -34,6 +35,7 @@ from adapters.matrix.rooms import Rooms, invite_allowed
 from adapters.matrix.state import AdapterMemory
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
@@ -93,7 +95,8 @@ class Receiver:
     # --- the loop ----------------------------------------------------------------------
 
     async def run(self) -> None:
-        since = await self.memory.get("sync", "token")
+        since = await self._retrying("reading the sync token",
+                                     lambda: self.memory.get("sync", "token"))
         log.info("sync starts from %s", since or "now (no stored token)")
         if since is None:
             self.history_before = int(time.time() * 1000)
@@ -107,13 +110,28 @@ class Receiver:
                 continue
             failures = 0
             self.last_sync = asyncio.get_running_loop().time()
-            await self._handle_until_done(response, since)
-            await self.memory.set("sync", "token", response.next_batch)
+            await self._retrying("handling a sync", partial(self.handle, response, since))
+            await self._retrying("storing the sync token",
+                                 partial(self.memory.set, "sync", "token", response.next_batch))
             since, first = response.next_batch, False
             self.ready.set()
             async with self._synced:
                 self._synced.notify_all()
             await self._keys()
+
+    async def _retrying(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
+        """Run `step` until it goes through (the homeserver or the database may be away for a
+        while; events already handled are skipped by the core when a sync is handled again)."""
+        failures = 0
+        while True:
+            try:
+                return await step()
+            except (Retry, *TRANSPORT_ERRORS) as exc:
+                log.warning("%s failed, will retry: %r", what, exc)
+            except Exception:
+                log.exception("%s failed, will retry", what)
+            failures += 1
+            await asyncio.sleep(min(2.0 ** failures, MAX_BACKOFF))
 
     async def _sync(self, since: str | None, first: bool) -> nio.SyncResponse | None:
         try:
@@ -123,27 +141,15 @@ class Receiver:
         except TRANSPORT_ERRORS as exc:
             log.warning("sync failed: %r", exc)
             return None
+        except Exception:
+            log.exception("sync failed")
+            return None
         if isinstance(response, nio.SyncError):
             log.warning("sync refused: %s", describe(response))
             if is_rate_limited(response) and (wait := retry_after(response)):
                 await asyncio.sleep(wait)
             return None
         return response
-
-    async def _handle_until_done(self, response: nio.SyncResponse, since: str | None) -> None:
-        """Handle one sync; on a failure, the same sync again (handled events are skipped
-        by the core), until it goes through."""
-        failures = 0
-        while True:
-            try:
-                await self.handle(response, since)
-                return
-            except (Retry, *TRANSPORT_ERRORS) as exc:
-                log.warning("handling a sync failed, will retry: %r", exc)
-            except Exception:
-                log.exception("handling a sync failed, will retry")
-            failures += 1
-            await asyncio.sleep(min(2.0 ** failures, MAX_BACKOFF))
 
     async def _keys(self) -> None:
         """What nio's own `sync_forever` does between syncs for end-to-end encryption."""
@@ -156,6 +162,8 @@ class Receiver:
             await self.client.send_to_device_messages()
         except (*TRANSPORT_ERRORS, nio.LocalProtocolError) as exc:
             log.warning("key exchange failed: %r", exc)
+        except Exception:
+            log.exception("key exchange failed")
 
     async def query_keys(self) -> None:
         """Upload our keys and query others' when nio says so; one at a time (nio refuses a
@@ -244,7 +252,13 @@ class Receiver:
             if self.client.user_id not in await self.rooms.creators(room_id):
                 await self._greet(room, joined)
         for event in events:
-            core_event = await self.inbound.translate(room, event)
+            try:
+                core_event = await self.inbound.translate(room, event)
+            except (Retry, *TRANSPORT_ERRORS):
+                raise
+            except Exception:  # one odd event must not hold up the room forever
+                log.exception("event %s in %s skipped", getattr(event, "event_id", "?"), room_id)
+                continue
             if core_event is not None:
                 outcome = await self.core.handle(core_event)
                 await self.inbound.remember_reaction(room, core_event, outcome)
