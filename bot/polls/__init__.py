@@ -31,13 +31,13 @@ def register(registry: Registry) -> None:
         ("vota", "vote"), voting.vote_command,
         N_("Answer a poll: the options you choose (yes, maybe or no for each, where the poll "
            "asks); a dash takes your answers back"),
-        usage=N_("N OPTION [OPTION …]"), example="3 1 2"))
+        usage=N_("N OPTION [OPTION …]"), example=N_("3 1 2")))
     registry.command(CommandSpec(
         ("sondaggi", "polls"), listing.list_command,
         N_("The open polls here, with their deadline and who leads")))
     registry.command(CommandSpec(
         ("chiudi", "close"), closing.close_command, N_("Close a poll now and post its result"),
-        usage="N", example="3", audience="facilitator"))
+        usage=N_("N"), example=N_("3"), audience="facilitator"))
     registry.command(CommandSpec(
         ("crea_incontro", "create_meetup"), meetup.meetup_command,
         N_("Make a meetup of a closed date poll's winning date"),
