@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import re
 from pathlib import PurePosixPath
@@ -53,7 +55,7 @@ from adapters.matrix.state import AdapterMemory
 from adapters.matrix.sync import Receiver
 from bot.config import MatrixConfig
 from bot.i18n import translator
-from bot.messages import Action, OutMessage
+from bot.messages import Action, OutMessage, message_to_json
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ PLATFORM = "matrix"
 # A Matrix event is at most 64 KiB of JSON, body and HTML together, and encryption adds a
 # third (base64): 12,000 characters of text leave room for both and for the markup.
 MAX_TEXT = 12_000
-READY_WAIT = 20.0
+READY_WAIT = 2.0  # at start; longer would hold up the delivery pass of every platform
 SEED_RETRIES = 3
 MAX_SEED_WAIT = 5.0
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -128,6 +130,9 @@ class MatrixAdapter(Adapter):
                 failures += 1
                 log.warning("homeserver unreachable (%r); trying again", exc)
                 await asyncio.sleep(min(2.0 ** failures, 60.0))
+            except Exception:  # the crypto store cannot be opened, and the like
+                log.exception("Matrix could not start, Matrix stays off")
+                return
         await self.receiver.run()
 
     @property
@@ -227,17 +232,28 @@ class MatrixAdapter(Adapter):
     # --- kinds of messages -------------------------------------------------------------
 
     async def _send_text(self, room_id: str, item: Outgoing) -> str:
+        """One message, or — longer than `MAX_TEXT` — several, cut between paragraphs, the
+        actions under the last. How far a cut message got is remembered until it is all
+        sent, so that a retry after a failure in the middle sends no part twice."""
+        assert self.memory is not None
         message = item.message
         parts = split_blocks(message.text, MAX_TEXT)
-        event_id = ""
-        for index, part in enumerate(parts):
+        progress = hashlib.sha256(json.dumps(
+            [room_id, message_to_json(message)], sort_keys=True).encode()).hexdigest()
+        sent: list[str] = (await self.memory.get_json("parts", progress) or []
+                           if len(parts) > 1 else [])
+        for index, part in enumerate(parts[len(sent):], start=len(sent)):
             last = index == len(parts) - 1
             rendered = render_message(part, flat(message.actions) if last else ())
             content = text_content(rendered, notice=message.silent)
             relate(content, reply_to=message.reply_to if index == 0 else None,
                    thread_id=item.destination.thread_id)
-            event_id = await self._send(room_id, "m.room.message", content)
-        return event_id
+            sent.append(await self._send(room_id, "m.room.message", content))
+            if len(parts) > 1 and not last:
+                await self.memory.set_json("parts", progress, sent)
+        if len(parts) > 1:
+            await self.memory.forget("parts", progress)
+        return sent[-1]
 
     async def _edit(self, room_id: str, original_id: str, message: OutMessage) -> str:
         parts = split_blocks(message.text, MAX_TEXT)

@@ -12,7 +12,7 @@ from adapters.base import Destination, Outgoing, RetryLater
 from adapters.matrix.adapter import MatrixAdapter
 from bot.config import MatrixConfig
 from bot.messages import OutMessage, rich
-from tests.adapters.matrix.harness import BotFactory, from_bot
+from tests.adapters.matrix.harness import BotFactory, bot_events, from_bot, settle
 from tests.adapters.matrix.helpers import (
     ClientFactory,
     create_room,
@@ -88,3 +88,37 @@ async def test_an_unreachable_homeserver_means_retry_later(
         await adapter.stop()
     assert "homeserver unreachable" in caplog.text
     assert "secret-token" not in caplog.text
+
+
+async def test_a_long_message_is_cut_and_a_retry_sends_no_part_twice(
+        matrix_client: ClientFactory, matrix_bot: BotFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import adapters.matrix.adapter as adapter_module
+
+    bot = await matrix_bot(encryption=False)
+    anna = await matrix_client("anna")
+    room_id = await create_room(anna, invite=[bot.user_id])
+    await wait_for_event(anna, room_id, from_bot(bot), what="the bot's hello")
+    monkeypatch.setattr(adapter_module, "MAX_TEXT", 30)
+    real_send = bot.adapter._send
+    calls = 0
+
+    async def second_send_fails(*args: object) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RetryLater("502 Bad Gateway")
+        return await real_send(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.adapter, "_send", second_send_fails)
+    item = Outgoing(Destination(chat_id=room_id),
+                    OutMessage(rich("primo paragrafo", "secondo paragrafo", "terzo paragrafo")))
+    with pytest.raises(RetryLater):
+        await bot.adapter.deliver(item)
+    delivered = await bot.adapter.deliver(item)
+    last = await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: e.body == "terzo "
+                                                        "paragrafo"))
+    assert delivered.message_id == last.event_id
+    await settle(anna, 0.5)
+    parts = [e.body for e in bot_events(anna, room_id, bot)][1:]
+    assert parts == ["primo paragrafo", "secondo paragrafo", "terzo paragrafo"]
