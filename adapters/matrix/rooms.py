@@ -116,9 +116,12 @@ class Rooms:
     # --- direct messages ---------------------------------------------------------------
 
     async def is_direct(self, room_id: str) -> bool:
+        """A DM room: made as one (by the bot, or invited with `is_direct`) and still just the
+        member and the bot — a third person in it makes it a group, whatever it was."""
         if room_id not in self._direct:
             self._direct[room_id] = await self.memory.get("direct", room_id) is not None
-        return self._direct[room_id]
+        room = self.client.rooms.get(room_id)
+        return self._direct[room_id] and (room is None or room.member_count <= 2)
 
     async def remember_direct(self, room_id: str, user_id: str) -> None:
         await self.memory.set("dm", user_id, room_id)
@@ -141,6 +144,9 @@ class Rooms:
         room only once it knows it, and encrypts only once it knows it is."""
         async with self._dm_lock:
             room_id = await self.memory.get("dm", user_id)
+            if room_id is not None and not await self.is_direct(room_id):
+                await self.forget_room(room_id)  # others joined: a group now, not left
+                room_id = None
             if room_id is not None and not await self._still_there(room_id, user_id):
                 await self._abandon(room_id)
                 room_id = None
