@@ -99,6 +99,7 @@ class Translator:
     def __init__(self, locale: str) -> None:
         self.locale = normalise_locale(locale)
         self._t = _translations(self.locale)
+        self._known: dict[object, str] = getattr(self._t, "_catalog", {})  # gettext's own
         self.babel_locale = Locale.parse(self.locale)
 
     def _(self, message: str, **values: Value) -> tuple[Inline, ...]:
@@ -109,17 +110,15 @@ class Translator:
         return plain_inlines(self._(message, **values))
 
     def n_(self, singular: str, plural: str, n: int, **values: Value) -> tuple[Inline, ...]:
-        if self.locale != SOURCE_LOCALE and (singular, plural) and \
-                self._t.ngettext(singular, plural, 1) == singular:
+        if self.locale != SOURCE_LOCALE and (singular, 0) not in self._known:
             MISSING.add((self.locale, singular))
         return render_template(self._t.ngettext(singular, plural, n), {"n": n, **values})
 
     def gettext(self, message: str) -> str:
         """The raw translated string, markup and placeholders untouched."""
-        translated = self._t.gettext(message)
-        if translated is message and self.locale != SOURCE_LOCALE and message:
+        if self.locale != SOURCE_LOCALE and message and message not in self._known:
             MISSING.add((self.locale, message))
-        return translated
+        return self._t.gettext(message)
 
     def when(self, moment: datetime, zone: tzinfo) -> str:
         """A moment in full, in the zone's local time: "venerdì 5 dicembre 2026, ore 19:00"."""

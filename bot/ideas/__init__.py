@@ -33,7 +33,8 @@ def register(registry: Registry) -> None:
     registry.command(CommandSpec(("sostengo", "support"), support.support_command,
                                  N_("Support an idea"), usage=N_("N"), example=N_("3")))
     registry.command(CommandSpec(("ritiro", "unsupport"), support.withdraw_command,
-                                 N_("Withdraw your support from an idea"), usage=N_("N"), example=N_("3")))
+                                 N_("Withdraw your support from an idea"), usage=N_("N"),
+                                 example=N_("3")))
     registry.command(CommandSpec(
         ("pubblica", "publish"), submit.publish_command,
         N_("Publish your idea even though it looks like another one")))
