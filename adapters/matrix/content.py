@@ -24,12 +24,13 @@ def text_content(rendered: Rendered, *, notice: bool = False) -> Content:
 
 
 def edit_content(new: Content, original_id: str) -> Content:
-    """An edit as the spec wants it: the new content in `m.new_content`, and a fallback
-    marked with `* ` for clients that do not show edits. Nobody is mentioned again."""
-    fallback = {key: value for key, value in new.items() if key != "m.relates_to"}
-    for field in ("body", "formatted_body"):
-        if field in fallback:
-            fallback[field] = f"* {fallback[field]}"
+    """An edit as the spec wants it: the new content in `m.new_content`, and a plain
+    fallback marked with `* ` for clients that do not show edits (without the HTML, which
+    would make a long card's edit too big an event). Nobody is mentioned again."""
+    fallback = {key: value for key, value in new.items()
+                if key not in ("m.relates_to", "format", "formatted_body")}
+    if "body" in fallback:
+        fallback["body"] = f"* {fallback['body']}"
     return {
         **fallback,
         "m.mentions": {},

@@ -265,7 +265,10 @@ class Receiver:
 
     async def _greet(self, room: nio.MatrixRoom, join: nio.RoomMemberEvent) -> None:
         """The bot joined a room someone invited it to: the core says hello there."""
-        inviter = self._inviters.pop(room.room_id, None) or join.sender
+        inviter = self._inviters.pop(room.room_id, None)
+        if inviter is None:  # invited before a restart: the room's creator stands in
+            creators = sorted(await self.rooms.creators(room.room_id))
+            inviter = creators[0] if creators else join.sender
         await self.core.handle(await self.inbound.joined(room, join, inviter))
 
     async def _gap(self, room_id: str, prev_batch: str, since: str) -> list[Any]:

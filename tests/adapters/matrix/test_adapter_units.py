@@ -3,6 +3,7 @@ contents, polls, error mapping, invites and power, what inbound text holds."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from adapters.base import Rejected, RetryLater, Unreachable
 from adapters.matrix import polls
-from adapters.matrix.adapter import safe_filename
+from adapters.matrix.adapter import MAX_TEXT, safe_filename
 from adapters.matrix.content import edit_content, relate, text_content
 from adapters.matrix.errors import delivery_error
 from adapters.matrix.inbound import mentioned_users, strip_reply_fallback
@@ -107,11 +108,26 @@ def test_an_edit_has_new_content_and_a_starred_fallback() -> None:
     relate(new, reply_to="$asked")
     edit = edit_content(new, "$original")
     assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$original"}
-    assert edit["body"] == "* Anna ciao" and edit["formatted_body"].startswith("* <p>")
+    assert edit["body"] == "* Anna ciao" and "formatted_body" not in edit
     assert edit["m.mentions"] == {}  # nobody is pinged again by an edit
     assert edit["m.new_content"]["body"] == "Anna ciao"
     assert edit["m.new_content"]["m.mentions"] == {"user_ids": ["@anna:x.org"]}
     assert "m.relates_to" not in edit["m.new_content"]
+
+
+def test_the_longest_edit_in_an_encrypted_room_fits_in_an_event() -> None:
+    """64 KiB at most; nio writes JSON with ASCII escapes; megolm's base64 adds a third."""
+    line = ("Perché è così? L'assemblea «del quartiere» è lunedì alle 18 — porta qualcosa "
+            "da bere & mangiare! ✅ ")
+    blocks = tuple(Paragraph((Bold((Text("Titolo"),)), Text(line)))
+                   for _ in range(MAX_TEXT // (len(line) + 8)))
+    text = RichText(blocks)
+    assert len(text.plain()) <= MAX_TEXT
+    actions = [Action("Ci sono", "t", "!partecipo 12345 sì", "✅")] * 4
+    edit = edit_content(text_content(render_message(text, actions)), "$" + "e" * 43)
+    plaintext = json.dumps({"type": "m.room.message", "content": edit, "room_id": "!" + "r" * 43},
+                           separators=(",", ":"))
+    assert len(plaintext) * 4 / 3 + 1000 < 65536
 
 
 def test_replies_and_threads() -> None:
