@@ -83,7 +83,7 @@ def mentioned_users(content: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 class Inbound:
-    """Translates the events of one room; `handle_*` return the event for the core, if any."""
+    """Translates timeline events into core events (None for what the bot ignores)."""
 
     def __init__(self, client: nio.AsyncClient, rooms: Rooms, memory: AdapterMemory) -> None:
         self.client = client
