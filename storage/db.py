@@ -86,5 +86,4 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 
 def _upgrade(connection: Connection) -> None:
-    # "heads": features developed side by side may each add a branch of migrations.
-    command.upgrade(alembic_config(connection), "heads")
+    command.upgrade(alembic_config(connection), "head")

@@ -1,7 +1,7 @@
 """polls: the poll, its options, members' answers, the chats it was posted in
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 Depends on: 0002 (a poll links to the meetup it became)
 """
 
@@ -11,9 +11,9 @@ from alembic import op
 import storage.models.core
 
 revision = "0006"
-down_revision = "0001"
+down_revision = "0005"
 branch_labels = None
-depends_on = "0002"
+depends_on = None
 
 
 def upgrade() -> None:
