@@ -11,6 +11,7 @@ from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func, select
 
 from adapters.console.session import ConsoleSession
 from adapters.console.world import World
@@ -108,6 +109,24 @@ class Bot:
         if deliver:
             await self.app.delivery.drain()
         return [s.text for s in self.adapter.sent[before:]]
+
+    @classmethod
+    async def in_territory(cls, database_url: str, **options: object) -> Bot:
+        """A running bot whose chat `milano` is bound to Milano by its admin giulia."""
+        bot = await cls.started(database_url, **options)  # type: ignore[arg-type]
+        bot.admins.add(("giulia", "milano"))
+        await bot.send("giulia", "milano", "/territorio Milano")
+        return bot
+
+    async def rows(self, model: type, *where: object) -> list:
+        """The rows of `model` matching `where`, read in a transaction of their own."""
+        async with self.app.db.transaction() as session:
+            return list(await session.scalars(select(model).where(*where)))
+
+    async def count(self, model: type, *where: object) -> int:
+        async with self.app.db.transaction() as session:
+            return await session.scalar(
+                select(func.count()).select_from(model).where(*where)) or 0
 
     async def stop(self) -> None:
         await self.app.stop()

@@ -22,16 +22,9 @@ COURSE = "Un corso di formazione sui bandi europei"
 
 @pytest.fixture
 async def bot(database_url: str) -> AsyncIterator[Bot]:
-    bot = await Bot.started(database_url, ideas={"daily_limit": 3})
-    bot.admins.add(("giulia", "milano"))
-    await bot.send("giulia", "milano", "/territorio Milano")
+    bot = await Bot.in_territory(database_url, ideas={"daily_limit": 3})
     yield bot
     await bot.stop()
-
-
-async def count(bot: Bot, model: type, *where: object) -> int:
-    async with bot.app.db.transaction() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def card(bot: Bot, idea: int, chat: str = "milano") -> tuple[str, list[Action], str]:
@@ -87,8 +80,8 @@ class TestSubmission:
             self, bot: Bot, text: str, expected: str) -> None:
         [reply] = await bot.send("marco", "milano", text)
         assert reply.startswith(expected)
-        assert await count(bot, Idea) == 0
-        assert await count(bot, IdeaTheme) == 0
+        assert await bot.count(Idea) == 0
+        assert await bot.count(IdeaTheme) == 0
 
     async def test_a_number_shows_an_idea_and_only_of_this_territory(self, bot: Bot) -> None:
         bot.admins.add(("anna", "roma"))
@@ -109,7 +102,7 @@ class TestSubmission:
         [refusal] = await bot.send("marco", "milano", late)
         assert refusal == ("Nelle ultime 24 ore hai già proposto 3 idee, il massimo per un giorno. "
                            "Puoi proporre la prossima da mercoledì 2 dicembre 2026, ore 10:00.")
-        assert await count(bot, Idea) == 3
+        assert await bot.count(Idea) == 3
         bot.clock.advance(timedelta(hours=20, minutes=59))
         assert (await bot.send("marco", "milano", late))[0].startswith("Nelle ultime 24 ore")
         bot.clock.advance(timedelta(minutes=1))
@@ -142,7 +135,7 @@ class TestSupport:
         assert await bot.press("marco", "milano", support.token) == (
             "Non puoi sostenere una tua idea.")
         assert supporters(bot, 1) == "Stato: nuova · 1 sostenitore"
-        assert await count(bot, IdeaSupport) == 1
+        assert await bot.count(IdeaSupport) == 1
         # a refusal to a button is a toast only: nothing is written in the chat
         assert not any("Non puoi" in text for text in bot.adapter.texts("milano"))
         assert await bot.press("luca", "milano", withdraw.token) == (
@@ -150,7 +143,7 @@ class TestSupport:
         assert await bot.press("luca", "milano", withdraw.token) == (
             "Non stavi sostenendo l'idea #1.")
         assert supporters(bot, 1) == "Stato: nuova · 0 sostenitori"
-        assert await count(bot, IdeaSupport) == 0
+        assert await bot.count(IdeaSupport) == 0
 
     async def test_the_card_is_edited_in_place(self, bot: Bot) -> None:
         await bot.send("marco", "milano", f"/idea {COWORKING}")
@@ -177,7 +170,7 @@ class TestSupport:
         assert await react("luca", undo=True) == "Non sostieni più l'idea #1."
         assert await react("marco") == "Non puoi sostenere una tua idea."
         assert supporters(bot, 1) == "Stato: nuova · 1 sostenitore"
-        assert await count(bot, IdeaSupport) == 1
+        assert await bot.count(IdeaSupport) == 1
 
     async def test_the_text_forms(self, bot: Bot) -> None:
         await bot.send("marco", "milano", f"/idea {COWORKING}")
@@ -196,7 +189,7 @@ class TestSupport:
         await bot.send("luca", "dm-luca", "/territorio Milano")
         assert (await bot.send("luca", "dm-luca", "/ritiro 1"))[-1] == (
             "Non sostieni più l'idea #1.")
-        assert await count(bot, IdeaSupport) == 0
+        assert await bot.count(IdeaSupport) == 0
 
     async def test_a_duplicate_support_is_refused_by_the_database(self, bot: Bot) -> None:
         from bot.ideas.store import _insert_once
@@ -215,7 +208,7 @@ class TestSimilarIdeas:
         await bot.send("marco", "milano", f"/idea {COWORKING} #spazi")
         [question] = await bot.send("luca", "milano", f"/idea {COWORKING_AGAIN}")
         assert question.startswith(f"Somiglia all'idea #1 di marco: «{COWORKING}»")
-        assert await count(bot, Idea) == 1
+        assert await bot.count(Idea) == 1
         message = bot.adapter.sent[-1].item.message
         instead, publish = message.actions[0]
         assert (instead.label, publish.label) == ("Sostengo la #1 👍", "Pubblica comunque")
@@ -224,10 +217,10 @@ class TestSimilarIdeas:
         assert await bot.press("sara", "milano", publish.token) == (
             "Questo pulsante è per un'altra persona.")
         assert await bot.press("luca", "milano", publish.token) == "L'idea #2 è pubblicata."
-        assert await count(bot, Idea) == 2
+        assert await bot.count(Idea) == 2
         assert await bot.press("luca", "milano", publish.token) == (
             "Questo pulsante non è più valido.")
-        assert await count(bot, Idea) == 2
+        assert await bot.count(Idea) == 2
         question_now = [s for s in bot.adapter.sent
                         if (s.item.message.key or "").startswith("idea-draft:")][-1]
         assert (question_now.text, question_now.item.message.actions) == (
@@ -238,9 +231,9 @@ class TestSimilarIdeas:
         await bot.send("luca", "milano", f"/idea {COWORKING_AGAIN}")
         instead, _ = bot.adapter.sent[-1].item.message.actions[0]
         assert await bot.press("luca", "milano", instead.token) == "Grazie: sostieni l'idea #1."
-        assert await count(bot, Idea) == 1
-        assert await count(bot, IdeaSupport) == 1
-        assert await count(bot, ActionToken, ActionToken.kind == "idea.publish") == 0
+        assert await bot.count(Idea) == 1
+        assert await bot.count(IdeaSupport) == 1
+        assert await bot.count(ActionToken, ActionToken.kind == "idea.publish") == 0
         assert await bot.send("luca", "milano", "/pubblica") == [
             "Qui non hai idee in attesa di pubblicazione. Per proporne una: /idea Un corso sui "
             "bandi europei per i soci #bandi #formazione"]
@@ -259,7 +252,7 @@ class TestSimilarIdeas:
         bot.clock.advance(timedelta(hours=1))
         assert (await bot.send("anna", "milano", "/pubblica"))[0].startswith(
             "Qui non hai idee in attesa")
-        assert await count(bot, Idea) == 2
+        assert await bot.count(Idea) == 2
 
     async def test_an_unrelated_idea_is_posted_at_once(self, bot: Bot) -> None:
         await bot.send("marco", "milano", f"/idea {COWORKING}")
@@ -287,7 +280,7 @@ class TestSimilarIdeas:
             await bot.send("luca", "milano", f"/idea {text}")
         assert (await bot.press("luca", "milano", publish.token) or "").startswith(
             "Nelle ultime 24 ore hai già proposto 3 idee")
-        assert await count(bot, Idea) == 4  # marco's and luca's three
+        assert await bot.count(Idea) == 4  # marco's and luca's three
 
 
 class TestLists:
@@ -335,7 +328,7 @@ class TestLists:
                  "Un podcast con le storie di chi lavora con noi"]
         for n, text in enumerate(ideas):
             await bot.send(f"socio{n}", "milano", f"/idea {text}")
-        assert await count(bot, Idea) == 12
+        assert await bot.count(Idea) == 12
         [top] = await bot.send("marco", "milano", "/idee")
         assert len(self.numbers(top)) == 10
         assert lines(top)[-1] == "…e altre 2. Un'idea per intero: /idea 1"

@@ -25,9 +25,7 @@ COWORKING = "Creare uno spazio di coworking a Milano per i soci"
 
 @pytest.fixture
 async def bot(database_url: str) -> AsyncIterator[Bot]:
-    bot = await Bot.started(database_url, ideas={"report_threshold": 2})
-    bot.admins.add(("giulia", "milano"))
-    await bot.send("giulia", "milano", "/territorio Milano")
+    bot = await Bot.in_territory(database_url, ideas={"report_threshold": 2})
     await bot.send("marco", "milano", f"/idea {COWORKING} #spazi")
     yield bot
     await bot.stop()

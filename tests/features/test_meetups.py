@@ -4,7 +4,6 @@ the daylight-saving weekend, calendar files, reminders after downtime, the guide
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,18 +20,6 @@ from tests.support import Bot
 ROME = ZoneInfo("Europe/Rome")
 
 
-@pytest.fixture
-async def bot(database_url: str) -> AsyncIterator[Bot]:
-    bot = await Bot.started(database_url)
-    bot.admins.add(("giulia", "milano"))
-    await bot.send("giulia", "milano", "/territorio Milano")
-    yield bot
-    await bot.stop()
-
-
-async def rows(bot: Bot, model: type, *where: object) -> list:
-    async with bot.app.db.transaction() as session:
-        return list((await session.scalars(select(model).where(*where))).all())
 
 
 async def count(bot: Bot, model: type) -> int:
@@ -137,18 +124,18 @@ async def test_a_refused_meetup_leaves_nothing_behind(bot: Bot, command: str) ->
 
 async def test_a_refused_change_changes_nothing(bot: Bot) -> None:
     await bot.send("giulia", "milano", "/incontro Cena | sabato alle 19 | Trattoria da Mario")
-    before = (await rows(bot, Meetup))[0]
-    reminders_before = len(await rows(bot, MeetupReminder))
+    before = (await bot.rows(Meetup))[0]
+    reminders_before = len(await bot.rows(MeetupReminder))
     for command, who in [("/modifica 1 data ieri alle 19", "giulia"),
                          ("/modifica 1 posti tanti", "giulia"),
                          ("/modifica 1 titolo Pizza", "marco"),
                          ("/annulla_incontro 1", "marco"),
                          ("/modifica 9 titolo Pizza", "giulia")]:
         assert len(await bot.send(who, "milano", command)) == 1
-    after = (await rows(bot, Meetup))[0]
+    after = (await bot.rows(Meetup))[0]
     assert (after.title, after.starts_at, after.capacity, after.sequence, after.status) == (
         before.title, before.starts_at, before.capacity, before.sequence, before.status)
-    assert len(await rows(bot, MeetupReminder)) == reminders_before
+    assert len(await bot.rows(MeetupReminder)) == reminders_before
 
 
 async def test_daylight_saving_weekend(database_url: str) -> None:
@@ -159,12 +146,12 @@ async def test_daylight_saving_weekend(database_url: str) -> None:
     await bot.send("giulia", "milano", "/incontro Sabato | sabato 24 ottobre alle 19 | Parco")
     await bot.send("giulia", "milano",
                    "/incontro Domenica | domenica 25 ottobre alle 19 | Parco")
-    saturday, sunday = sorted(await rows(bot, Meetup), key=lambda m: m.id)
+    saturday, sunday = sorted(await bot.rows(Meetup), key=lambda m: m.id)
     assert saturday.starts_at == datetime(2026, 10, 24, 17, 0, tzinfo=UTC)
     assert sunday.starts_at == datetime(2026, 10, 25, 18, 0, tzinfo=UTC)
     assert "domenica 25 ottobre 2026, ore 19:00" in card(bot, "milano", 2)[0]
     assert "sabato 24 ottobre 2026, ore 19:00" in card(bot, "milano", 1)[0]
-    due = sorted(r.due_at for r in await rows(bot, MeetupReminder,
+    due = sorted(r.due_at for r in await bot.rows(MeetupReminder,
                                               MeetupReminder.meetup_id == sunday.id))
     assert due == [datetime(2026, 10, 24, 18, 0, tzinfo=UTC),  # 24 h before: 20:00 CEST
                    datetime(2026, 10, 25, 16, 0, tzinfo=UTC)]
@@ -243,7 +230,7 @@ async def test_missed_reminders_after_downtime(database_url: str) -> None:
         "milano", "giulia", "marco"]
     assert all("tra 2 ore" in s.text for s in reminders)
     outcomes = {r.offset_minutes: r.outcome
-                for r in await rows(restarted, MeetupReminder)}
+                for r in await restarted.rows(MeetupReminder)}
     assert outcomes == {1440: "skipped", 120: "sent"}
     await restarted.stop()
 
@@ -261,9 +248,9 @@ async def test_no_reminder_once_the_meetup_has_started(database_url: str) -> Non
 
     late = await Bot.started(database_url, now=datetime(2026, 12, 2, 20, 0, tzinfo=ROME))
     assert not [s for s in late.adapter.sent if "Promemoria" in s.text]
-    assert {r.outcome for r in await rows(late, MeetupReminder)} == {"skipped"}
+    assert {r.outcome for r in await late.rows(MeetupReminder)} == {"skipped"}
     assert "Si è svolto: 1 persona aveva detto che ci sarebbe stata." in card(late, "milano")[0]
-    assert (await rows(late, Meetup))[0].concluded_at is not None
+    assert (await late.rows(Meetup))[0].concluded_at is not None
     await late.stop()
 
 
@@ -271,7 +258,7 @@ async def test_reminders_move_with_the_date(bot: Bot) -> None:
     await bot.send("giulia", "milano", "/incontro Aperitivo | domani 18:30 | Bar Centrale")
     await bot.app.scheduler.advance(bot.clock, timedelta(hours=9))  # the 24 h one is sent
     await bot.send("giulia", "milano", "/modifica 1 data sabato alle 18:30")
-    due = {r.offset_minutes: (r.due_at, r.outcome) for r in await rows(bot, MeetupReminder)}
+    due = {r.offset_minutes: (r.due_at, r.outcome) for r in await bot.rows(MeetupReminder)}
     assert due == {1440: (datetime(2026, 12, 4, 17, 30, tzinfo=UTC), None),
                    120: (datetime(2026, 12, 5, 15, 30, tzinfo=UTC), None)}
 
@@ -283,7 +270,7 @@ async def test_reminder_offsets_are_checked(bot: Bot) -> None:
         assert "/promemoria 24h 2h" in reply[0], wrong
     await bot.send("giulia", "milano", "/promemoria 1g 90m")
     await bot.send("giulia", "milano", "/incontro Aperitivo | sabato alle 18:30 | Bar")
-    assert sorted(r.offset_minutes for r in await rows(bot, MeetupReminder)) == [90, 1440]
+    assert sorted(r.offset_minutes for r in await bot.rows(MeetupReminder)) == [90, 1440]
 
 
 async def test_the_guided_form_hears_only_its_member(bot: Bot) -> None:
@@ -292,7 +279,7 @@ async def test_the_guided_form_hears_only_its_member(bot: Bot) -> None:
     assert await bot.send("marco", "milano", "domenica alle 17") == []
     await bot.send("sara", "milano", "domenica alle 17")
     await bot.send("sara", "milano", "Circolo ARCI")
-    meetup = (await rows(bot, Meetup))[0]
+    meetup = (await bot.rows(Meetup))[0]
     assert (meetup.title, meetup.place) == ("Tombolata", "Circolo ARCI")
     assert meetup.starts_at == datetime(2026, 12, 6, 16, 0, tzinfo=UTC)
 

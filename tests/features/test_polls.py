@@ -6,7 +6,6 @@ The clock starts on Tuesday 1 December 2026 at 10:00 in Rome.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -22,18 +21,6 @@ DATES = ("Cena? | venerdì 18 dicembre alle 20 | sabato 19 dicembre alle 20 | "
          "domenica 20 dicembre alle 13")
 
 
-@pytest.fixture
-async def bot(database_url: str) -> AsyncIterator[Bot]:
-    bot = await Bot.started(database_url)
-    bot.admins.add(("giulia", "milano"))
-    await bot.send("giulia", "milano", "/territorio Milano")
-    yield bot
-    await bot.stop()
-
-
-async def rows(bot: Bot, model: type, *where: object) -> list:
-    async with bot.app.db.transaction() as session:
-        return list(await session.scalars(select(model).where(*where)))
 
 
 async def votes(bot: Bot, poll_id: int = 1) -> dict[str, list[tuple[int, str]]]:
@@ -79,7 +66,7 @@ async def test_a_member_is_refused_politely_and_nothing_is_written(bot: Bot) -> 
         "I sondaggi li lanciano i facilitatori di Milano: gli amministratori della chat, i soci "
         "con questo ruolo e lo staff. Chiedi a uno di loro, oppure proponi tu un incontro con "
         "/incontro."]
-    assert await rows(bot, Poll) == []
+    assert await bot.rows(Poll) == []
 
 
 async def test_a_poll_is_a_native_poll_and_a_card(bot: Bot) -> None:
@@ -95,7 +82,7 @@ async def test_a_poll_is_a_native_poll_and_a_card(bot: Bot) -> None:
     assert "Rispondi nel sondaggio qui sotto, oppure scrivi /vota 1 1 2" in card.text
     assert replies[-1] == ("Il sondaggio n. 1 è aperto fino a martedì 8 dicembre 2026, ore "
                            "10:00. Per chiuderlo prima: /chiudi 1")
-    [poll] = await rows(bot, Poll)
+    [poll] = await bot.rows(Poll)
     assert (poll.kind, poll.mode, poll.status) == ("date", "pick", "open")
     # Closes by default a day before the first date, or in 7 days if that is sooner.
     assert poll.closes_at == bot.clock.now() + timedelta(days=7)
@@ -226,7 +213,7 @@ async def test_a_deadline_past_600_seconds_closes_the_poll_after_a_restart(
     later = bot.clock.now() + timedelta(hours=5)  # the bot was down at the deadline
     revived = await Bot.started(database_url, now=later)
     await revived.app.delivery.drain()
-    [poll] = await rows(revived, Poll)
+    [poll] = await revived.rows(Poll)
     assert (poll.status, poll.closed_by) == ("closed", None)
     assert poll.closed_at == later  # late, and once
     closes = [s for s in revived.adapter.sent if s.item.message.close_poll]
@@ -243,9 +230,9 @@ async def test_early_close_by_a_facilitator_is_audited(bot: Bot) -> None:
     assert (await bot.send("marco", "milano", "/chiudi 1"))[0].startswith(
         "Solo i facilitatori di Milano possono chiudere il sondaggio n. 1")
     await bot.send("giulia", "milano", "/chiudi 1")
-    [poll] = await rows(bot, Poll)
+    [poll] = await bot.rows(Poll)
     assert poll.status == "closed" and poll.closed_by is not None
-    [entry] = await rows(bot, AuditEntry, AuditEntry.action == "poll.close")
+    [entry] = await bot.rows(AuditEntry, AuditEntry.action == "poll.close")
     assert entry.subject == "poll:1" and entry.actor_id == poll.closed_by
     assert "Chiuso in anticipo da giulia." in bot.adapter.texts("milano")[-1]
     assert await bot.send("giulia", "milano", "/chiudi 1") == ["Il sondaggio n. 1 è già chiuso."]
@@ -261,13 +248,13 @@ async def test_an_anonymous_poll_keeps_counts_and_no_voter_after_closing(bot: Bo
     assert await bot.send("bruno", "dm-bruno", "/vota 1 2") == [
         last_card(bot), "Segnato: la tua risposta al sondaggio n. 1 conta, e nessuno la vede."]
     await bot.send("anna", "milano", "/vota 1 1")
-    assert len(await rows(bot, PollVote)) == 3
+    assert len(await bot.rows(PollVote)) == 3
     await bot.send("giulia", "milano", "/chiudi 1")
-    assert await rows(bot, PollVote) == []  # no row links a voter to a choice any more
-    options = await rows(bot, PollOption)
+    assert await bot.rows(PollVote) == []  # no row links a voter to a choice any more
+    options = await bot.rows(PollOption)
     assert [(o.final_yes, o.final_maybe, o.final_no) for o in options] == [(2, 0, 0),
                                                                            (1, 0, 0)]
-    [poll] = await rows(bot, Poll)
+    [poll] = await bot.rows(Poll)
     assert poll.final_voters == 3
     result = bot.adapter.texts("milano")[-1]
     assert "1. sì — 2\n2. no — 1" in result and "Hanno risposto 3 persone." in result
@@ -320,7 +307,7 @@ async def test_wrong_polls_are_explained_and_leave_nothing(sqlite_url: str, args
     await bot.send("giulia", "milano", "/territorio Milano")
     [reply] = await bot.send("giulia", "milano", f"/sondaggio {args}")
     assert start in reply
-    assert await rows(bot, Poll) == [] and await rows(bot, PollOption) == []
+    assert await bot.rows(Poll) == [] and await bot.rows(PollOption) == []
     await bot.stop()
 
 
@@ -336,8 +323,8 @@ async def test_which_polls_are_date_polls(sqlite_url: str, args: str, kind: str,
     bot.admins.add(("giulia", "milano"))
     await bot.send("giulia", "milano", "/territorio Milano")
     await bot.send("giulia", "milano", f"/sondaggio {args}")
-    [poll] = await rows(bot, Poll)
-    options = await rows(bot, PollOption)
+    [poll] = await bot.rows(Poll)
+    options = await bot.rows(PollOption)
     assert poll.kind == kind
     if labels is not None:
         assert [o.label for o in options] == labels
@@ -361,7 +348,7 @@ async def test_settings_in_english_and_a_poll_from_a_private_chat(bot: Bot) -> N
     replies = await bot.send("giulia", "dm-giulia", "/poll Where? | square | club | "
                                                     "mode: yes-maybe-no | results: at closing | "
                                                     "anonymous | closes: Friday at 6pm")
-    [poll] = await rows(bot, Poll)
+    [poll] = await bot.rows(Poll)
     assert (poll.mode, poll.hidden_results, poll.anonymous) == ("ynm", True, True)
     assert replies[-1].endswith("\n\nÈ nella chat di Milano.")
     assert bot.adapter.texts("milano")[1].startswith("📊 Where?")

@@ -4,10 +4,8 @@ date poll's winner with the yes-voters marked "maybe". The clock starts on Tuesd
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from storage.models import Conversation, Member
@@ -17,15 +15,6 @@ from tests.support import Bot
 
 DATES = ("Cena? | venerdì 18 dicembre alle 20 | sabato 19 dicembre alle 20 | "
          "domenica 20 dicembre alle 13")
-
-
-@pytest.fixture
-async def bot(database_url: str) -> AsyncIterator[Bot]:
-    bot = await Bot.started(database_url)
-    bot.admins.add(("giulia", "milano"))
-    await bot.send("giulia", "milano", "/territorio Milano")
-    yield bot
-    await bot.stop()
 
 
 def to(bot: Bot, where: str, since: int = 0) -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from adapters.base import Rejected, RetryLater, Unreachable
 from bot.commands import CommandSpec
@@ -25,18 +25,13 @@ async def bot(database_url: str) -> AsyncIterator[Bot]:
     await bot.stop()
 
 
-async def count(bot: Bot, model: type, *where: object) -> int:
-    async with bot.app.db.transaction() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
 async def test_a_redelivered_event_is_processed_once(bot: Bot) -> None:
     first = await bot.send("giulia", "milano", "/territorio Milano", event_id="u1")
     again = await bot.send("giulia", "milano", "/territorio Milano", event_id="u1")
     assert first == ["Questa chat ora è la chat del territorio Milano. È un territorio nuovo: "
                      "benvenuti!"]
     assert again == []
-    assert await count(bot, ProcessedEvent) == 1
+    assert await bot.count(ProcessedEvent) == 1
 
 
 async def test_a_crash_between_commit_and_delivery_still_delivers(database_url: str) -> None:
@@ -72,8 +67,8 @@ async def test_a_refusal_rolls_back_what_the_use_case_wrote(bot: Bot) -> None:
         "È troppo lungo per me (al massimo 1 caratteri)."]
     assert await bot.send("giulia", "milano", "/rotta") == [
         "Scusa, qualcosa è andato storto. Non ho cambiato nulla: riprova."]
-    assert await count(bot, Territory) == 0
-    assert await count(bot, ProcessedEvent) == 2  # both events are done with, all the same
+    assert await bot.count(Territory) == 0
+    assert await bot.count(ProcessedEvent) == 2  # both events are done with, all the same
 
 
 async def post(bot: Bot, text: str, *, key: str | None = None, chat: str = "milano") -> None:
@@ -99,7 +94,7 @@ async def test_delivery_waits_keeps_order_and_retries(bot: Bot) -> None:
     bot.clock.advance(timedelta(seconds=2))
     await bot.app.delivery.drain()
     assert bot.adapter.texts() == ["altrove", "primo", "secondo"]
-    assert await count(bot, OutboxMessage, OutboxMessage.state == "pending") == 0
+    assert await bot.count(OutboxMessage, OutboxMessage.state == "pending") == 0
 
 
 async def test_retry_after_is_respected(bot: Bot) -> None:
@@ -127,8 +122,8 @@ async def test_refused_and_unreachable(bot: Bot) -> None:
     bot.adapter.fail_next(Unreachable("403 bot was kicked"))
     await post(bot, "cacciato")
     await bot.app.delivery.drain()
-    assert await count(bot, Chat, Chat.external_id == "milano", Chat.active.is_(False)) == 1
-    assert await count(bot, OutboxMessage, OutboxMessage.state == "failed") == 2
+    assert await bot.count(Chat, Chat.external_id == "milano", Chat.active.is_(False)) == 1
+    assert await bot.count(OutboxMessage, OutboxMessage.state == "failed") == 2
 
 
 async def test_keyed_messages_edit_in_place_and_only_the_latest_goes(bot: Bot) -> None:
@@ -142,7 +137,7 @@ async def test_keyed_messages_edit_in_place_and_only_the_latest_goes(bot: Bot) -
     first, latest = bot.adapter.sent
     assert (first.text, first.item.edit_of) == ("scheda v1", None)
     assert (latest.text, latest.item.edit_of) == ("scheda v3", first.message_id)
-    assert await count(bot, OutboxMessage, OutboxMessage.state == "superseded") == 1
+    assert await bot.count(OutboxMessage, OutboxMessage.state == "superseded") == 1
 
 
 class TestActions:
@@ -200,7 +195,7 @@ class TestActions:
     async def test_the_same_action_on_a_card_reuses_its_token(self, bot: Bot,
                                                               counter: list[str]) -> None:
         assert await self.token(bot) == await self.token(bot)
-        assert await count(bot, ActionToken) == 1
+        assert await bot.count(ActionToken) == 1
 
     async def test_a_reaction_resolves_to_its_token(self, bot: Bot, counter: list[str]) -> None:
         await self.token(bot)
@@ -217,10 +212,10 @@ class TestActions:
 async def test_retention_forgets_old_marks(bot: Bot) -> None:
     await bot.send("giulia", "milano", "/chi")
     await bot.app.scheduler.advance(bot.clock, timedelta(days=29))
-    assert await count(bot, ProcessedEvent) == 1
+    assert await bot.count(ProcessedEvent) == 1
     await bot.app.scheduler.advance(bot.clock, timedelta(days=2))
-    assert await count(bot, ProcessedEvent) == 0
-    assert await count(bot, OutboxMessage) == 0
+    assert await bot.count(ProcessedEvent) == 0
+    assert await bot.count(OutboxMessage) == 0
 
 
 async def test_one_member_cannot_flood_a_chat(database_url: str) -> None:
