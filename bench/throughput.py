@@ -1,0 +1,114 @@
+"""Commands per second and latency of the core with the in-memory adapter.
+
+    .venv/bin/python bench/throughput.py [--territories 10] [--members 200] [--commands 2000]
+                                         [--db sqlite|postgres|both]
+
+A mixed stream — propose an idea, support one, answer a meetup, list ideas, /chi — goes
+through the dispatcher one event after another; each command's latency runs from the event
+entering the dispatcher to its replies accepted by the adapter (delivery included). Prints
+commands per second and p50 / p99 latency. Timing only: nothing here is a test.
+
+(The Telegram path through PTB and the Bot API emulator, the fan-out and memory figures of
+issue 10 are not here yet.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support import Bot  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+async def prepare(bot: Bot, territories: int, members: int) -> list[tuple[str, str]]:
+    """Bind the territories' chats and give every member a first idea; (member, chat) pairs."""
+    people = []
+    for t in range(territories):
+        chat = f"t{t}"
+        bot.admins.add((f"admin{t}", chat))
+        await bot.send(f"admin{t}", chat, f"/territorio Territorio {t}")
+        await bot.send(f"admin{t}", chat, f"/incontro Cena {t} | domani alle 19 | Piazza {t}")
+    for m in range(members):
+        people.append((f"m{m}", f"t{m % territories}"))
+    return people
+
+
+def stream(people: list[tuple[str, str]], count: int, seed: int = 7) -> list[tuple[str, str, str]]:
+    rng = random.Random(seed)
+    out = []
+    for n in range(count):
+        who, chat = rng.choice(people)
+        territory = int(chat[1:])
+        kind = rng.random()
+        if kind < 0.25:
+            text = f"/idea Proposta numero {n} per il territorio {territory} #spazi"
+        elif kind < 0.5:
+            text = f"/sostengo {rng.randint(1, max(1, n // 4 + 1))}"
+        elif kind < 0.75:
+            text = f"/partecipo {territory + 1} {rng.choice(['sì', 'forse', 'no'])}"
+        elif kind < 0.9:
+            text = "/idee"
+        else:
+            text = "/chi"
+        out.append((who, chat, text))
+    return out
+
+
+async def run(url: str, territories: int, members: int, commands: int) -> None:
+    bot = await Bot.started(url, limits={"commands_per_minute": 1_000_000},
+                            ideas={"daily_limit": 1_000_000})
+    people = await prepare(bot, territories, members)
+    work = stream(people, commands)
+    latencies = []
+    started = time.perf_counter()
+    for who, chat, text in work:
+        t0 = time.perf_counter()
+        await bot.send(who, chat, text)
+        latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    await bot.stop()
+    cuts = statistics.quantiles(latencies, n=100)
+    name = url.split(":", 1)[0]
+    print(f"{name:28} {commands / elapsed:8.1f} commands/s   p50 {cuts[49] * 1000:6.1f} ms   "
+          f"p99 {cuts[98] * 1000:6.1f} ms   ({commands} commands, {territories} territories, "
+          f"{members} members)")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--territories", type=int, default=10)
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--commands", type=int, default=2000)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    if args.db in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            await run(f"sqlite+aiosqlite:///{tmp}/bench.db", args.territories, args.members,
+                      args.commands)
+    if args.db in ("postgres", "both"):
+        import asyncpg
+
+        name = f"pzb_bench_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            await run(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", args.territories,
+                      args.members, args.commands)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
