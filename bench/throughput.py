@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support import Bot  # noqa: E402
+from tests.support import Bot
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
