@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,15 @@ from bot.app import App
 from bot.config import Config
 from bot.messages import OutMessage
 from bot.outbox import Outbox
-from storage.models import Chat, Identity, OutboxMessage
-from tests.adapters.matrix.helpers import checked, event_log, sync_until
+from storage.models import Chat, Identity, OutboxMessage, PostedMessage
+from tests.adapters.matrix.helpers import (
+    checked,
+    create_room,
+    event_log,
+    send_event,
+    sync_until,
+    wait_for_event,
+)
 from tests.adapters.matrix.synapse import RegisteredUser, SynapseServer
 
 READY_SECONDS = 20.0
@@ -172,3 +179,61 @@ async def settle(client: nio.AsyncClient, seconds: float = 1.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     await sync_until(client, lambda: loop.time() >= end, within=seconds + 5)
+
+
+def posted(bot: MatrixBot, platform: str, key: str) -> Callable[[], Awaitable[bool]]:
+    """For `MatrixBot.wait_until`: the bot has recorded where the message keyed `key` went on
+    `platform` (right after the platform accepted it). A reaction is resolved through that
+    record, so a test that reacts at once waits for it; a member is never that quick."""
+    async def check() -> bool:
+        async with bot.app.db.transaction() as session:
+            slots = await session.scalars(select(PostedMessage.slot).where(
+                PostedMessage.platform == platform))
+            return any(slot.endswith(f":{key}") for slot in slots)
+    return check
+
+
+async def room_with(owner: nio.AsyncClient, bot: MatrixBot, *members: nio.AsyncClient,
+                    **create: Any) -> str:
+    """`owner` creates a room (`room_create` arguments) with the bot and `members` in it;
+    returns once the bot has said hello."""
+    room_id = await create_room(owner, invite=[bot.user_id, *(m.user_id for m in members)],
+                                **create)
+    for member in members:
+        checked(await member.join(room_id))
+        await sync_until(member, lambda m=member: room_id in m.rooms)
+    await wait_for_event(owner, room_id, from_bot(bot, where=lambda e: "piazzabot" in e.body),
+                         what="the bot's hello")
+    return room_id
+
+
+def localpart(client: nio.AsyncClient) -> str:
+    """The member's name as the bot shows it (Synapse's default display name)."""
+    return str(client.user_id).partition(":")[0].lstrip("@")
+
+
+def relates(event: nio.Event) -> dict[str, Any]:
+    return dict(event.source["content"].get("m.relates_to", {}))
+
+
+def an_edit_of(event_id: str, text: str) -> Callable[[Any], bool]:
+    """Match for `wait_for_event`: an edit (`m.replace`) of `event_id` whose new content
+    has `text` in its body."""
+    return lambda e: (isinstance(e, nio.RoomMessageText)
+                      and relates(e) == {"rel_type": "m.replace", "event_id": event_id}
+                      and text in e.source["content"]["m.new_content"]["body"])
+
+
+async def react(client: nio.AsyncClient, room_id: str, event_id: str, key: str) -> str:
+    """`client` reacts with `key` to `event_id`; returns the reaction's event id."""
+    return await send_event(client, room_id, "m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": event_id, "key": key}})
+
+
+async def seeded(client: nio.AsyncClient, room_id: str, bot: MatrixBot, event_id: str,
+                 *keys: str) -> None:
+    """Wait until `client` sees the bot's own reaction with each of `keys` under `event_id`:
+    the buttons of a card."""
+    for key in keys:
+        await wait_for_event(client, room_id, from_bot(bot, nio.ReactionEvent, lambda e, k=key: (
+            e.reacts_to == event_id and e.key == k)), what=f"seeded {key}")

@@ -4,7 +4,6 @@ images (plain and encrypted), direct messages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import nio
@@ -16,11 +15,20 @@ from bot.commands import CommandSpec
 from bot.context import Context
 from bot.events import PollAnswerEvent
 from bot.messages import Attachment, OutMessage, PollSpec, rich
-from tests.adapters.matrix.harness import BotFactory, MatrixBot, bot_events, from_bot, settle
+from tests.adapters.matrix.harness import (
+    BotFactory,
+    an_edit_of,
+    bot_events,
+    from_bot,
+    react,
+    relates,
+    room_with,
+    seeded,
+    settle,
+)
 from tests.adapters.matrix.helpers import (
     ClientFactory,
     checked,
-    create_room,
     send_event,
     send_text,
     sync_until,
@@ -33,24 +41,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "",
                     "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-HELLO = "Ciao! Sono piazzabot"
 CARD = "card:1"
-
-
-async def room_with_bot(owner: nio.AsyncClient, bot: MatrixBot, *members: nio.AsyncClient,
-                        **create: Any) -> str:
-    room_id = await create_room(owner, invite=[bot.user_id, *(m.user_id for m in members)],
-                                **create)
-    for member in members:
-        checked(await member.join(room_id))
-        await sync_until(member, lambda m=member: room_id in m.rooms)
-    await wait_for_event(owner, room_id, from_bot(bot, where=lambda e: HELLO in e.body),
-                         what="the bot's hello")
-    return room_id
-
-
-def relates(event: nio.Event) -> dict[str, Any]:
-    return event.source["content"].get("m.relates_to", {})
 
 
 # ---------------------------------------------------------------- reactions as buttons
@@ -87,18 +78,12 @@ class Card:
                                                actions=((yes, no, maybe),), key=CARD))
 
 
-def an_edit_of(event_id: str, text: str) -> Callable[[Any], bool]:
-    return lambda e: (isinstance(e, nio.RoomMessageText)
-                      and relates(e) == {"rel_type": "m.replace", "event_id": event_id}
-                      and text in e.source["content"]["m.new_content"]["body"])
-
-
 async def test_reactions_act_as_buttons_and_removing_one_undoes_it(
         matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
     card = Card()
     bot = await matrix_bot(encryption=False, setup=card.setup)
     anna, bruno = await matrix_client("anna"), await matrix_client("bruno")
-    room_id = await room_with_bot(anna, bot, bruno)
+    room_id = await room_with(anna, bot, bruno)
 
     await send_text(anna, room_id, "!provascheda")
     shown = await wait_for_event(bruno, room_id, from_bot(
@@ -106,12 +91,9 @@ async def test_reactions_act_as_buttons_and_removing_one_undoes_it(
     assert shown.body.endswith("✅ Ci sono — !partecipo 1 sì\n❌ Non ci sono — !partecipo 1 no\n"
                                "Forse — !partecipo 1 forse")
     assert "✅ Ci sono — <code>!partecipo 1 sì</code><br>" in shown.formatted_body
-    for key in ("✅", "❌"):
-        await wait_for_event(bruno, room_id, from_bot(bot, nio.ReactionEvent, lambda e, k=key: (
-            e.reacts_to == shown.event_id and e.key == k)), what=f"seeded {key}")
+    await seeded(bruno, room_id, bot, shown.event_id, "✅", "❌")
 
-    reaction_id = await send_event(bruno, room_id, "m.reaction", {"m.relates_to": {
-        "rel_type": "m.annotation", "event_id": shown.event_id, "key": "✅"}})
+    reaction_id = await react(bruno, room_id, shown.event_id, "✅")
     edit = await wait_for_event(bruno, room_id, an_edit_of(shown.event_id, "1 risposte"))
     assert edit.sender == bot.user_id and edit.body.startswith("* Assemblea")
     new = edit.source["content"]["m.new_content"]
@@ -122,8 +104,8 @@ async def test_reactions_act_as_buttons_and_removing_one_undoes_it(
     assert card.pressed == [(bruno.user_id, "yes", False), (bruno.user_id, "yes", True)]
 
     await settle(bruno)  # the edits did not seed the reactions again; the seeds never counted
-    seeded = bot_events(bruno, room_id, bot, nio.ReactionEvent)
-    assert sorted(e.key for e in seeded) == ["✅", "❌"]
+    seeds = bot_events(bruno, room_id, bot, nio.ReactionEvent)
+    assert sorted(e.key for e in seeds) == ["✅", "❌"]
     assert len(card.pressed) == 2
 
 
@@ -165,7 +147,7 @@ async def test_a_native_poll_answered_by_two_members_and_closed(
     poll = Poll()
     bot = await matrix_bot(setup=poll.setup)
     anna, bruno, carla = [await matrix_client(n) for n in ("anna", "bruno", "carla")]
-    room_id = await room_with_bot(anna, bot, bruno, carla, initial_state=[ENCRYPTION_STATE])
+    room_id = await room_with(anna, bot, bruno, carla, initial_state=[ENCRYPTION_STATE])
 
     await send_text(anna, room_id, "!provasondaggio")
     start = await wait_for_event(bruno, room_id, from_bot(
@@ -217,8 +199,8 @@ async def test_a_file_and_an_image_in_plain_and_encrypted_rooms(
         matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
     bot = await matrix_bot()
     anna = await matrix_client("anna")
-    plain = await room_with_bot(anna, bot)
-    secret = await room_with_bot(anna, bot, initial_state=[ENCRYPTION_STATE])
+    plain = await room_with(anna, bot)
+    secret = await room_with(anna, bot, initial_state=[ENCRYPTION_STATE])
     png = tiny_png(3, 2)
 
     await bot.post(OutMessage(rich("Il calendario"),
@@ -248,7 +230,7 @@ async def test_a_direct_message_room_is_made_reused_and_replaced(
         matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
     bot = await matrix_bot()
     anna = await matrix_client("anna")
-    room_id = await room_with_bot(anna, bot)
+    room_id = await room_with(anna, bot)
     await send_text(anna, room_id, "!chi")  # the bot now knows anna
     await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: "Sei " in e.body))
 

@@ -5,8 +5,6 @@ Matrix room, where answers from both platforms add up in one poll."""
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,40 +12,28 @@ import nio
 import pytest
 from sqlalchemy import select
 
-from adapters.matrix.adapter import MatrixAdapter
-from adapters.telegram.adapter import TelegramAdapter
-from bot.app import App
-from bot.config import Config
-from storage.models import PostedMessage
 from storage.models.polls import PollOption, PollVote
-from tests.adapters.matrix.harness import BotFactory, MatrixBot, from_bot
-from tests.adapters.matrix.helpers import (
-    ClientFactory,
-    create_room,
-    send_event,
-    send_text,
-    sync_until,
-    wait_for_event,
+from tests.adapters.crossplatform import (
+    ADA,
+    BOUND,
+    BRUNO,
+    GROUP,
+    bind_both_to_milano,
+    both_platforms,
+    telegram_group,
 )
-from tests.adapters.telegram.emulator import BotAPIEmulator
+from tests.adapters.matrix.harness import (
+    BotFactory,
+    MatrixBot,
+    from_bot,
+    posted,
+    react,
+    room_with,
+    seeded,
+)
+from tests.adapters.matrix.helpers import ClientFactory, send_event, send_text, wait_for_event
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-TOKEN = "123:ABC"
-ADA, BRUNO = 42, 43
-GROUP = -1001000000001
-BOUND = "ora è la chat del territorio Milano"  # the answer to binding a chat
-
-
-async def room_with(owner: nio.AsyncClient, bot: MatrixBot, *members: nio.AsyncClient) -> str:
-    room_id = await create_room(owner, invite=[bot.user_id, *(m.user_id for m in members)])
-    for member in members:
-        await member.join(room_id)
-        await sync_until(member, lambda m=member: room_id in m.rooms)
-    await wait_for_event(owner, room_id, from_bot(bot, where=lambda e: "piazzabot" in e.body),
-                         what="the bot's hello")
-    return room_id
-
 
 def poll_start(bot: MatrixBot) -> Any:
     return from_bot(bot, nio.UnknownEvent, lambda e: e.type == "m.poll.start")
@@ -73,15 +59,6 @@ async def counted(bot: MatrixBot) -> list[tuple[int, int]]:
 def counts_are(bot: MatrixBot, expected: list[tuple[int, int]]) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return await counted(bot) == expected
-    return check
-
-
-def posted(bot: MatrixBot, platform: str, key: str) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        async with bot.app.db.transaction() as session:
-            slots = await session.scalars(select(PostedMessage.slot).where(
-                PostedMessage.platform == platform))
-            return any(slot.endswith(f":{key}") for slot in slots)
     return check
 
 
@@ -132,20 +109,11 @@ async def test_a_native_matrix_poll_answered_and_ended(
 
 async def test_one_territory_on_telegram_and_matrix_counts_answers_together(
         matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
-    async with BotAPIEmulator(token=TOKEN, bot_username="PiazzaBot") as emu:
-        emu.add_user(ADA, "Ada", username="ada")
-        emu.add_user(BRUNO, "Bruno")
-        emu.add_chat(GROUP, "supergroup", "Piazza Milano", creator=ADA, members=[BRUNO])
+    async with telegram_group() as emu:
         bot = await both_platforms(matrix_bot, emu)
         anna, carla = await matrix_client("anna"), await matrix_client("carla")
         room_id = await room_with(anna, bot, carla)
-
-        emu.inject_message(GROUP, ADA, "/territorio Milano")
-        await emu.wait_for(lambda: any(BOUND in (m.text or "")
-                                       for m in emu.sent_messages(GROUP)), timeout=10)
-        await send_text(anna, room_id, "!territorio Milano")
-        await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: BOUND in e.body),
-                             what="the room bound")
+        await bind_both_to_milano(emu, bot, anna, room_id)
 
         emu.inject_message(GROUP, ADA, "/sondaggio Pizza? | margherita | marinara")
         await emu.wait_for(lambda: bool(emu.polls), timeout=10)
@@ -180,32 +148,6 @@ async def test_one_territory_on_telegram_and_matrix_counts_answers_together(
         await matrix_bot.stop(bot)
 
 
-async def both_platforms(factory: BotFactory, emu: BotAPIEmulator) -> MatrixBot:
-    """One bot on Telegram (the emulator) and Matrix (Synapse) at once."""
-    account = await factory.server.register(f"piazzabot-{secrets.token_hex(3)}")
-    folder = factory.root / "both"
-    folder.mkdir(parents=True)
-    config = Config.model_validate({
-        "database": {"url": f"sqlite+aiosqlite:///{folder}/bot.db"},
-        "console": {"enabled": False},
-        "telegram": {"enabled": True, "token": TOKEN, "base_url": emu.base_url,
-                     "base_file_url": emu.base_file_url},
-        "matrix": {"enabled": True, "homeserver": factory.server.base_url,
-                   "user_id": account.user_id, "encryption": False,
-                   "store_path": str(folder / "store"),
-                   "allowed_servers": [factory.server.server_name],
-                   "access_token": account.access_token, "device_id": account.device_id},
-    })
-    telegram = TelegramAdapter(config.telegram, default_locale=config.locale)
-    matrix = MatrixAdapter(config.matrix, default_locale=config.locale)
-    app = App(config, [telegram, matrix])
-    await app.start()
-    bot = MatrixBot(app, matrix, account, config)
-    factory.bots.append(bot)
-    await asyncio.wait_for(matrix.ready.wait(), 20)
-    return bot
-
-
 async def test_yes_maybe_no_on_matrix_is_one_message_per_option_with_reactions(
         matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
     bot = await matrix_bot(encryption=False)
@@ -217,12 +159,9 @@ async def test_yes_maybe_no_on_matrix_is_one_message_per_option_with_reactions(
     first = await wait_for_event(bruno, room_id, from_bot(
         bot, where=lambda e: e.body.startswith("1. piazza")), what="option 1")
     assert first.body.startswith("1. piazza — ✅ 0 · 🤔 0 · ❌ 0")
-    for key in ("✅", "🤔", "❌"):
-        await wait_for_event(bruno, room_id, from_bot(bot, nio.ReactionEvent, lambda e, k=key: (
-            e.reacts_to == first.event_id and e.key == k)), what=f"seeded {key}")
+    await seeded(bruno, room_id, bot, first.event_id, "✅", "🤔", "❌")
 
-    reaction = await send_event(bruno, room_id, "m.reaction", {"m.relates_to": {
-        "rel_type": "m.annotation", "event_id": first.event_id, "key": "🤔"}})
+    reaction = await react(bruno, room_id, first.event_id, "🤔")
     await wait_for_event(bruno, room_id, lambda e: (
         isinstance(e, nio.RoomMessageText) and e.sender == bot.user_id
         and e.source["content"].get("m.relates_to", {}).get("event_id") == first.event_id
