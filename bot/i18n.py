@@ -34,6 +34,12 @@ _TOKEN = re.compile(r"(<b>|</b>|<i>|</i>|\{[a-z_][a-z0-9_]*\})")
 
 Value = str | int | Inline | tuple[Inline, ...]
 
+# The name of a forgotten member (`members.display_name` after /dimenticami): a marker no
+# member can type (inbound text loses control characters, see `bot.sanitize`), shown to each
+# reader as "a member" in their language by `Translator.names` — the outbox applies it to
+# every outgoing message.
+ANONYMOUS = "\x1eanonymous\x1e"
+
 # Msgids looked up in a language whose catalog lacks them. The test suite fails on any:
 # this catches what extraction cannot see (a string built at run time, a nested call).
 MISSING: set[tuple[str, str]] = set()
@@ -119,6 +125,12 @@ class Translator:
         if self.locale != SOURCE_LOCALE and message and message not in self._known:
             MISSING.add((self.locale, message))
         return self._t.gettext(message)
+
+    def names(self, text: str) -> str:
+        """`text` with every forgotten member's name (`ANONYMOUS`) written as "a member"."""
+        if ANONYMOUS not in text:
+            return text
+        return text.replace(ANONYMOUS, self.gettext(N_("a member")))
 
     def when(self, moment: datetime, zone: tzinfo) -> str:
         """A moment in full, in the zone's local time: "venerdì 5 dicembre 2026, ore 19:00"."""

@@ -76,6 +76,18 @@ class Platforms:
         return platform in self._caps
 
 
+def _shown_names(value: Any, t: Translator) -> Any:
+    """Every string of a stored message with forgotten members' names in the reader's
+    language (see `bot.i18n.ANONYMOUS`): names reach messages by many paths, all end here."""
+    if isinstance(value, str):
+        return t.names(value)
+    if isinstance(value, list):
+        return [_shown_names(item, t) for item in value]
+    if isinstance(value, dict):
+        return {key: _shown_names(item, t) for key, item in value.items()}
+    return value
+
+
 class Outbox:
     """Adds messages and tokens to the current transaction."""
 
@@ -116,7 +128,8 @@ class Outbox:
         now = self.clock.now()
         self.session.add(OutboxMessage(
             platform=target.platform, chat_id=target.chat_id, identity_id=target.identity_id,
-            thread_id=target.thread_id, key=message.key, payload=message_to_json(message),
+            thread_id=target.thread_id, key=message.key,
+            payload=_shown_names(message_to_json(message), target.t),
             state="pending", attempts=0, next_attempt_at=now, created_at=now,
         ))
 

@@ -27,6 +27,7 @@ MIME = "text/calendar"
 
 def _event(meetup: Meetup, organiser: str, zone: tzinfo, t: Translator,
            now: datetime) -> Event:
+    organiser = t.names(organiser)  # a forgotten organiser is "a member" (bot.i18n.ANONYMOUS)
     start = meetup.starts_at.astimezone(zone)
     event = Event()
     event.add("uid", meetup.uid)
