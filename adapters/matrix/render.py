@@ -125,8 +125,11 @@ def render(text: RichText) -> Rendered:
 
 
 def action_line(action: Action) -> tuple[str, str]:
-    """One action's text form as (plain, HTML): "✅ Ci sono — !partecipo 4 sì"."""
-    label = f"{action.emoji} {action.label}" if action.emoji else action.label
+    """One action's text form as (plain, HTML): "✅ Ci sono — !partecipo 4 sì". The reaction
+    that stands for it comes first, unless the label already shows it ("Sostengo 👍")."""
+    label = action.label
+    if action.emoji and action.emoji not in label:
+        label = f"{action.emoji} {label}"
     if not action.command:
         return label, escape(label)
     plain = f"{label}{ACTION_SEPARATOR}{action.command}"
