@@ -10,7 +10,7 @@ import pytest
 
 from adapters.matrix.sync import Receiver
 from bot.app import StateStore
-from tests.adapters.matrix.harness import BotFactory, bot_events, from_bot, settle
+from tests.adapters.matrix.harness import BotFactory, bot_events, from_bot, room_with, settle
 from tests.adapters.matrix.helpers import (
     ClientFactory,
     checked,
@@ -18,7 +18,7 @@ from tests.adapters.matrix.helpers import (
     send_text,
     wait_for_event,
 )
-from tests.adapters.matrix.test_adapter_messages import ENCRYPTION_STATE, Card, room_with_bot
+from tests.adapters.matrix.test_adapter_messages import ENCRYPTION_STATE, Card
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -33,7 +33,7 @@ async def test_messages_sent_while_the_bot_was_down_are_handled_once(
     bot = await matrix_bot(password_login=True, setup=card.setup)
     device = bot.adapter.client.device_id
     anna, bruno = await matrix_client("anna"), await matrix_client("bruno")
-    room_id = await room_with_bot(anna, bot, bruno, initial_state=[ENCRYPTION_STATE])
+    room_id = await room_with(anna, bot, bruno, initial_state=[ENCRYPTION_STATE])
     await send_text(anna, room_id, "!territorio Milano")
     await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: BOUND in e.body))
     await send_text(anna, room_id, "!provascheda")
@@ -88,7 +88,7 @@ async def test_with_a_new_token_the_history_is_not_news(
     now: rooms it is in are not replayed."""
     bot = await matrix_bot(encryption=False)
     anna = await matrix_client("anna")
-    room_id = await room_with_bot(anna, bot)
+    room_id = await room_with(anna, bot)
     await send_text(anna, room_id, "!chi")
     await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: e.body.startswith("Sei ")))
     await matrix_bot.stop(bot)
