@@ -19,14 +19,18 @@ from adapters.matrix.adapter import MatrixAdapter
 from adapters.telegram.adapter import TelegramAdapter
 from bot.app import App
 from bot.config import Config
-from tests.adapters.matrix.harness import READY_SECONDS, BotFactory, MatrixBot, from_bot
-from tests.adapters.matrix.helpers import send_text, wait_for_event
+from tests.adapters.matrix.harness import (
+    BOUND,
+    READY_SECONDS,
+    BotFactory,
+    MatrixBot,
+    bind_to_milano,
+)
 from tests.adapters.telegram.emulator import BotAPIEmulator, StoredMessage
 
 TOKEN = "123:ABC"
 ADA, BRUNO = 42, 43  # Ada administers the Telegram group; Bruno is a member
 GROUP = -1001000000001
-BOUND = "ora è la chat del territorio Milano"  # the answer to binding a chat
 WAIT = 10.0  # seconds, for anything the running bot does on Telegram
 
 
@@ -74,9 +78,7 @@ async def bind_both_to_milano(emu: BotAPIEmulator, bot: MatrixBot, admin: nio.As
     Milano, each as their platform writes commands; returns once both are answered."""
     emu.inject_message(GROUP, ADA, "/territorio Milano")
     await telegram_message(emu, lambda text: BOUND in text)
-    await send_text(admin, room_id, "!territorio Milano")
-    await wait_for_event(admin, room_id, from_bot(bot, where=lambda e: BOUND in e.body),
-                         what="the room bound")
+    await bind_to_milano(bot, admin, room_id)
 
 
 def _find(emu: BotAPIEmulator, chat_id: int,

@@ -29,12 +29,14 @@ from tests.adapters.matrix.helpers import (
     create_room,
     event_log,
     send_event,
+    send_text,
     sync_until,
     wait_for_event,
 )
 from tests.adapters.matrix.synapse import RegisteredUser, SynapseServer
 
 READY_SECONDS = 20.0
+BOUND = "ora è la chat del territorio Milano"  # the answer to binding a chat to Milano
 
 
 @dataclass
@@ -205,6 +207,13 @@ async def room_with(owner: nio.AsyncClient, bot: MatrixBot, *members: nio.AsyncC
     await wait_for_event(owner, room_id, from_bot(bot, where=lambda e: "piazzabot" in e.body),
                          what="the bot's hello")
     return room_id
+
+
+async def bind_to_milano(bot: MatrixBot, admin: nio.AsyncClient, room_id: str) -> None:
+    """`admin` (the room's creator) binds the room to Milano; returns once the bot said so."""
+    await send_text(admin, room_id, "!territorio Milano")
+    await wait_for_event(admin, room_id, from_bot(bot, where=lambda e: BOUND in e.body),
+                         what="the room bound")
 
 
 def localpart(client: nio.AsyncClient) -> str:

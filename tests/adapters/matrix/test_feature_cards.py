@@ -8,11 +8,11 @@ from __future__ import annotations
 import nio
 import pytest
 
-from tests.adapters.crossplatform import BOUND
 from tests.adapters.matrix.harness import (
     BotFactory,
     MatrixBot,
     an_edit_of,
+    bind_to_milano,
     from_bot,
     localpart,
     posted,
@@ -25,15 +25,12 @@ from tests.adapters.matrix.helpers import ClientFactory, checked, send_text, wai
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def card_in_milano(bot: MatrixBot, admin: nio.AsyncClient, author: nio.AsyncClient,
-                         member: nio.AsyncClient, room_id: str, command: str, start: str,
-                         key: str) -> nio.RoomMessageText:
-    """`admin` binds the room to Milano, `author` sends `command`; the card (starting with
-    `start`, keyed `key`) as `member` sees it, once the bot knows where it went."""
-    await send_text(admin, room_id, "!territorio Milano")
-    await wait_for_event(admin, room_id, from_bot(bot, where=lambda e: BOUND in e.body),
-                         what="the room bound")
-    await send_text(author, room_id, command)
+async def card_in_milano(bot: MatrixBot, admin: nio.AsyncClient, member: nio.AsyncClient,
+                         room_id: str, command: str, start: str, key: str) -> nio.RoomMessageText:
+    """`admin` binds the room to Milano and sends `command`; the card it brings (starting
+    with `start`, keyed `key`) as `member` sees it, once the bot knows where it went."""
+    await bind_to_milano(bot, admin, room_id)
+    await send_text(admin, room_id, command)
     card = await wait_for_event(member, room_id, from_bot(
         bot, where=lambda e: e.body.startswith(start)), what="the card")
     await bot.wait_until(posted(bot, "matrix", key), "the card recorded")
@@ -45,7 +42,7 @@ async def test_a_meetup_card_answered_with_a_reaction_and_taken_back(
     bot = await matrix_bot(encryption=False)
     anna, bruno = await matrix_client("anna"), await matrix_client("bruno")
     room_id = await room_with(anna, bot, bruno)
-    card = await card_in_milano(bot, anna, anna, bruno, room_id,
+    card = await card_in_milano(bot, anna, bruno, room_id,
                                 "!incontro Cena sociale | sabato alle 19 | Trattoria da Mario",
                                 "📅 Cena sociale", "meetup:1")
     going = f"Ci sono (1): {localpart(anna)}"
@@ -73,7 +70,7 @@ async def test_an_idea_card_supported_with_a_reaction_and_withdrawn(
     bot = await matrix_bot(encryption=False)
     anna, bruno = await matrix_client("anna"), await matrix_client("bruno")
     room_id = await room_with(anna, bot, bruno)
-    card = await card_in_milano(bot, anna, anna, bruno, room_id,
+    card = await card_in_milano(bot, anna, bruno, room_id,
                                 "!idea Creare uno spazio di coworking per i soci #spazi",
                                 "💡 Idea #1 · Milano", "idea:1")
     assert "Stato: nuova · 0 sostenitori" in card.body

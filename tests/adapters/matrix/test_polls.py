@@ -15,7 +15,6 @@ from sqlalchemy import select
 from storage.models.polls import PollOption, PollVote
 from tests.adapters.crossplatform import (
     ADA,
-    BOUND,
     BRUNO,
     GROUP,
     bind_both_to_milano,
@@ -25,6 +24,7 @@ from tests.adapters.crossplatform import (
 from tests.adapters.matrix.harness import (
     BotFactory,
     MatrixBot,
+    bind_to_milano,
     from_bot,
     posted,
     react,
@@ -67,8 +67,7 @@ async def test_a_native_matrix_poll_answered_and_ended(
     bot = await matrix_bot(encryption=False)
     anna, bruno, carla = [await matrix_client(n) for n in ("anna", "bruno", "carla")]
     room_id = await room_with(anna, bot, bruno, carla)
-    await send_text(anna, room_id, "!territorio Milano")
-    await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: BOUND in e.body))
+    await bind_to_milano(bot, anna, room_id)
 
     await send_text(anna, room_id, "!sondaggio Quando? | sabato 12 dicembre alle 19 | "
                                    "domenica 13 dicembre alle 18")
@@ -153,8 +152,7 @@ async def test_yes_maybe_no_on_matrix_is_one_message_per_option_with_reactions(
     bot = await matrix_bot(encryption=False)
     anna, bruno = await matrix_client("anna"), await matrix_client("bruno")
     room_id = await room_with(anna, bot, bruno)
-    await send_text(anna, room_id, "!territorio Milano")
-    await wait_for_event(anna, room_id, from_bot(bot, where=lambda e: BOUND in e.body))
+    await bind_to_milano(bot, anna, room_id)
     await send_text(anna, room_id, "!sondaggio Dove? | piazza | circolo | modo: sì-forse-no")
     first = await wait_for_event(bruno, room_id, from_bot(
         bot, where=lambda e: e.body.startswith("1. piazza")), what="option 1")
