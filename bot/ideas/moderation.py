@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot import audit
 from bot.context import Context
 from bot.i18n import N_, Translator
 from bot.ideas import store
@@ -51,6 +52,8 @@ async def status_command(ctx: Context, args: str) -> None:
     idea.status, idea.answer = status, answer or None
     await store.record(ctx.session, idea, "status", ctx.now, actor=ctx.member, status=status,
                        note=idea.answer)
+    await audit.record(ctx, "idea.status", subject=f"idea:{idea.id}",
+                       territory_id=territory.id, status=status)
     await refresh_card(ctx, idea, territory)
     told: list[int] = []
     if not idea.hidden:
@@ -91,6 +94,8 @@ async def hide_command(ctx: Context, args: str) -> None:
     idea.hidden = "moderator"
     await store.mark_reports_reviewed(ctx.session, idea, ctx.now)
     await store.record(ctx.session, idea, "hidden", ctx.now, actor=ctx.member, note=reason)
+    await audit.record(ctx, "idea.hide", subject=f"idea:{idea.id}", territory_id=territory.id,
+                       reason=reason)
     await refresh_card(ctx, idea, territory)
     await _tell_author(ctx, territory, idea, lambda t: t._(
         "Your idea #{id} “{text}” was hidden by the facilitators. Why: {reason}",
@@ -109,6 +114,7 @@ async def unhide_command(ctx: Context, args: str) -> None:
     idea.hidden = None
     await store.mark_reports_reviewed(ctx.session, idea, ctx.now)
     await store.record(ctx.session, idea, "shown", ctx.now, actor=ctx.member)
+    await audit.record(ctx, "idea.show", subject=f"idea:{idea.id}", territory_id=territory.id)
     await refresh_card(ctx, idea, territory)
     await _tell_author(ctx, territory, idea, lambda t: t._(
         "Your idea #{id} is visible again.", id=idea.id))
@@ -141,6 +147,8 @@ async def _hide_after_reports(ctx: Context, territory: Territory, idea: Idea,
                               reports: int) -> None:
     idea.hidden = "reports"
     await store.record(ctx.session, idea, "reported", ctx.now, note=str(reports))
+    await audit.record(ctx, "idea.hide", subject=f"idea:{idea.id}", territory_id=territory.id,
+                       automatic=True, reports=reports)
     await refresh_card(ctx, idea, territory)
     for target in await ctx.outbox.territory_targets(territory):
         hide = target.cmd(target.t.p_("hide {id} REASON", id=idea.id))
