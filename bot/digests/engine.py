@@ -1,4 +1,4 @@
-"""Composing digests and sending each one exactly once per chat and period.
+"""Sending each digest exactly once per chat and period (composing: `bot.digests.compose`).
 
 Every territory chat gets the territory digest on its schedule; every staff chat the daily
 staff digest and, on its own schedule, the fuller weekly one (which then replaces the daily
@@ -14,18 +14,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Services
+from bot.digests.compose import compose
 from bot.digests.schedule import Schedule
-from bot.digests.sections import DigestKind, DigestScope, SectionResult
+from bot.digests.sections import DigestKind, DigestScope
 from bot.duework import JobContext
-from bot.messages import Block, BulletList, Inline, OutMessage, Paragraph, RichText, Text, rich
+from bot.messages import OutMessage
 from bot.outbox import Outbox, Target
 from storage.models import Chat, Territory
 from storage.models.digests import DigestRun, DigestSetting
@@ -85,88 +84,6 @@ async def plans(session: AsyncSession, services: Services,
             start = last.get((chat.id, kind)) or chat.created_at
             out.append(Plan(chat, territory, kind, Schedule(cron, zone), start))
     return out
-
-
-def _period_text(scope: DigestScope) -> tuple[Inline, ...]:
-    locale = scope.t.babel_locale
-    start = format_date(scope.start.astimezone(scope.zone), "d MMMM", locale=locale)
-    end = format_date(scope.end.astimezone(scope.zone), "d MMMM y", locale=locale)
-    return scope.t._("From {start} to {end}.", start=start, end=end)
-
-
-def _title(scope: DigestScope) -> tuple[Inline, ...]:
-    if scope.kind == "territory":
-        return scope.t._("<b>What happened in {territory}</b>", territory=scope.territories[0].name)
-    if scope.kind == "staff_weekly":
-        return scope.t._("<b>Weekly digest for staff</b>")
-    return scope.t._("<b>Daily digest for staff</b>")
-
-
-async def gather(session: AsyncSession, services: Services,
-                 scope: DigestScope) -> list[SectionResult]:
-    return [await section(session, scope) for section in services.registry.digest_sections]
-
-
-async def compose(session: AsyncSession, services: Services, scope: DigestScope, *,
-                  late_for: datetime | None = None,
-                  empty: Literal["skip", "line"] | None = None) -> list[OutMessage]:
-    """The digest's messages, or none when the period has nothing to tell (unless the
-    configuration, or `empty`, asks for one line then)."""
-    results = await gather(session, services, scope)
-    t = scope.t
-    body = [block for result in results for block in result.blocks]
-    if not body:
-        if (empty or services.config.digests.empty) == "skip":
-            return []
-        return [OutMessage(rich(_title(scope), t._("Nothing new in this period.")))]
-    head: list[Block] = [Paragraph(_title(scope)), Paragraph(_period_text(scope))]
-    if late_for is not None:
-        when = format_datetime(late_for.astimezone(scope.zone), "EEEE d MMMM, HH:mm",
-                               locale=t.babel_locale)
-        head.append(Paragraph(t._("<i>Late: this digest was due on {when}.</i>", when=when)))
-    tail: list[Block] = []
-    active = set().union(*(r.active_members for r in results))
-    if active:
-        tail.append(Paragraph(t.n_("One member took part.", "{n} members took part.",
-                                   len(active))))
-    if scope.for_staff:
-        tail.extend(await _totals(session, services, scope, results))
-    return split(head, body + tail, scope.target.caps.max_text)
-
-
-async def _totals(session: AsyncSession, services: Services, scope: DigestScope,
-                  results: list[SectionResult]) -> list[Block]:
-    """Totals of the period and their change against the period before."""
-    now = {k: v for r in results for k, v in r.metrics.items()}
-    if not now:
-        return []
-    length = scope.end - scope.start
-    before_scope = DigestScope(scope.kind, scope.start - length, scope.start, scope.target,
-                               scope.territories)
-    before = {k: v for r in await gather(session, services, before_scope)
-              for k, v in r.metrics.items()}
-    items = []
-    for name in sorted(now):
-        delta = now[name] - before.get(name, 0)
-        change = f"{delta:+d}" if delta else "="
-        label = scope.t.gettext(name)
-        items.append((Text(f"{label}: {now[name]} ({change})"),))
-    return [Paragraph(scope.t._("<b>Totals</b> (change from the period before)")),
-            BulletList(tuple(items))]
-
-
-def split(head: list[Block], body: list[Block], limit: int) -> list[OutMessage]:
-    """Messages within `limit` characters, cut only between blocks (sections' parts)."""
-    messages: list[list[Block]] = [list(head)]
-    size = len(RichText(tuple(head)).plain())
-    for block in body:
-        length = len(RichText((block,)).plain()) + 2
-        if size + length > limit and messages[-1]:
-            messages.append([])
-            size = 0
-        messages[-1].append(block)
-        size += length
-    return [OutMessage(RichText(tuple(blocks))) for blocks in messages if blocks]
 
 
 async def scope_for(session: AsyncSession, plan: Plan, target: Target, start: datetime,

@@ -1,10 +1,18 @@
-"""The ideas part of a digest: ideas proposed in the period, and the facilitators' answers
-given in it. Hidden ideas are left out. A handful of queries whatever the number of
-territories or ideas (see `bot.digests.sections`)."""
+"""The ideas part of a digest.
+
+A territory digest lists the ideas proposed in the period, most supported first, and the
+facilitators' answers given in it. A staff digest lists the ideas most supported in the
+period across territories and, as a standing fact, the ideas waiting for an answer for more
+than 14 days. Both count ideas proposed, supports and answers per territory. Hidden ideas are
+left out. A handful of queries whatever the number of territories or ideas (see
+`bot.digests.sections`).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digests.sections import DigestScope, SectionResult
@@ -16,56 +24,136 @@ from bot.messages import Block, Bold, BulletList, Inline, Paragraph, Text
 from storage.models.ideas import Idea, IdeaEvent, IdeaSupport
 
 MAX_IDEAS = 10  # of each kind in one digest
+MAX_TOP = 5  # the most supported ideas in a staff digest
+MAX_WAITING = 5  # the oldest ideas waiting for an answer, in a staff digest
+WAITING = timedelta(days=14)  # an idea without an answer this long is waiting
 PROPOSED_METRIC = N_("Ideas proposed")
 SUPPORTS_METRIC = N_("Supports to ideas")
 ANSWERED_METRIC = N_("Ideas answered")
 
 
+def _visible(scope: DigestScope) -> tuple:
+    return scope.in_territories(Idea.territory_id), Idea.hidden.is_(None)
+
+
 async def ideas_section(session: AsyncSession, scope: DigestScope) -> SectionResult:
-    ids = scope.territory_ids
-    visible = (Idea.territory_id.in_(ids), Idea.hidden.is_(None))
-    proposed_in = (*visible, Idea.created_at >= scope.start, Idea.created_at < scope.end)
-    proposed = list(await session.scalars(
-        select(Idea).where(*proposed_in).order_by(Idea.created_at, Idea.id).limit(MAX_IDEAS)))
-    proposed_count = await session.scalar(
-        select(func.count()).select_from(Idea).where(*proposed_in)) or 0
-    answers = list((await session.execute(
-        select(Idea, IdeaEvent).join(IdeaEvent, IdeaEvent.idea_id == Idea.id)
-        .where(*visible, IdeaEvent.kind == "status", IdeaEvent.created_at >= scope.start,
-               IdeaEvent.created_at < scope.end)
-        .order_by(IdeaEvent.created_at, IdeaEvent.id))).all())
-    latest = {idea.id: (idea, event) for idea, event in answers}  # the last answer of each
-    answered = list(latest.values())[-MAX_IDEAS:]
-    supporters = list(await session.scalars(
-        select(IdeaSupport.member_id).join(Idea, Idea.id == IdeaSupport.idea_id)
-        .where(*visible, IdeaSupport.created_at >= scope.start,
-               IdeaSupport.created_at < scope.end)))
-    metrics = {PROPOSED_METRIC: proposed_count, SUPPORTS_METRIC: len(supporters),
-               ANSWERED_METRIC: len(latest)}
-    active = set(supporters) | {idea.author_id for idea in proposed}
-    if not proposed and not answered:
-        return SectionResult(active_members=active, metrics=metrics)
+    result = SectionResult()
+    await _count(session, scope, result)
+    if scope.counts_only:
+        return result
+    if scope.for_staff:
+        result.blocks = await _most_supported(session, scope)
+        result.standing = await _waiting(session, scope)
+    else:
+        result.blocks = [*await _proposed(session, scope), *await _answered(session, scope)]
+    return result
+
+
+async def _count(session: AsyncSession, scope: DigestScope, result: SectionResult) -> None:
+    """Three grouped queries: ideas proposed (by author), supports (by supporter), answers."""
+    visible = _visible(scope)
+    result.count_members(PROPOSED_METRIC, await session.execute(
+        select(Idea.territory_id, Idea.author_id, func.count())
+        .where(*visible, *scope.during(Idea.created_at))
+        .group_by(Idea.territory_id, Idea.author_id)))
+    result.count_members(SUPPORTS_METRIC, await session.execute(
+        select(Idea.territory_id, IdeaSupport.member_id, func.count())
+        .join(Idea, Idea.id == IdeaSupport.idea_id)
+        .where(*visible, *scope.during(IdeaSupport.created_at))
+        .group_by(Idea.territory_id, IdeaSupport.member_id)))
+    result.count(ANSWERED_METRIC, await session.execute(
+        select(Idea.territory_id, func.count(distinct(IdeaEvent.idea_id)))
+        .join(Idea, Idea.id == IdeaEvent.idea_id)
+        .where(*visible, IdeaEvent.kind == "status", *scope.during(IdeaEvent.created_at))
+        .group_by(Idea.territory_id)))
+
+
+async def _proposed(session: AsyncSession, scope: DigestScope) -> list[Block]:
+    """The ideas proposed in the period, most supported first."""
+    supporters = (select(func.count()).where(IdeaSupport.idea_id == Idea.id)
+                  .correlate(Idea).scalar_subquery())
+    where = (*_visible(scope), *scope.during(Idea.created_at))
+    ideas = list(await session.scalars(
+        select(Idea).where(*where).order_by(supporters.desc(), Idea.created_at, Idea.id)
+        .limit(MAX_IDEAS + 1)))
+    if not ideas:
+        return []
     t = scope.t
-    names = {territory.id: territory.name for territory in scope.territories}
+    blocks: list[Block] = [
+        Paragraph(t._("<b>New ideas</b>")),
+        BulletList(tuple(line(t, view) for view in await store.views(session,
+                                                                      ideas[:MAX_IDEAS])))]
+    if len(ideas) > MAX_IDEAS:
+        total = await session.scalar(select(func.count()).select_from(Idea).where(*where)) or 0
+        command = scope.target.cmd(t.p_("ideas new"))
+        blocks.append(Paragraph(t._("The {shown} most supported of {n} new ideas; the newest "
+                                    "first: <b>{command}</b>", shown=MAX_IDEAS, n=total,
+                                    command=command)))
+    return blocks
 
-    def where(idea: Idea) -> tuple[Inline, ...]:
-        return (Text(f"{names[idea.territory_id]} · "),) if scope.for_staff else ()
 
-    blocks: list[Block] = []
-    if proposed:
-        blocks.append(Paragraph(t._("<b>New ideas</b>")))
-        blocks.append(BulletList(tuple(
-            (*where(view.idea), *line(t, view))
-            for view in await store.views(session, proposed))))
-    if answered:
-        items = []
-        for idea, event in answered:
-            said: tuple[Inline, ...] = (
-                *where(idea), Bold((Text(f"#{idea.id}"),)), Text(" " + shorten(idea.text, 60)),
-                Text(" — "), Bold((Text(status_name(t, event.status or idea.status)),)))
-            if event.note:
-                said += (Text(": " + shorten(event.note, 120)),)
-            items.append(said)
-        blocks.append(Paragraph(t._("<b>Answers to ideas</b>")))
-        blocks.append(BulletList(tuple(items)))
-    return SectionResult(blocks, active, metrics)
+async def _answered(session: AsyncSession, scope: DigestScope) -> list[Block]:
+    """The facilitators' answers given in the period: the last one for each idea."""
+    answers = (await session.execute(
+        select(Idea, IdeaEvent).join(IdeaEvent, IdeaEvent.idea_id == Idea.id)
+        .where(*_visible(scope), IdeaEvent.kind == "status",
+               *scope.during(IdeaEvent.created_at))
+        .order_by(IdeaEvent.created_at, IdeaEvent.id))).all()
+    latest = {idea.id: (idea, event) for idea, event in answers}
+    if not latest:
+        return []
+    t = scope.t
+    items = []
+    for idea, event in list(latest.values())[-MAX_IDEAS:]:
+        said: tuple[Inline, ...] = (
+            *scope.place(idea.territory_id), Bold((Text(f"#{idea.id}"),)),
+            Text(" " + shorten(idea.text, 60)), Text(" — "),
+            Bold((Text(status_name(t, event.status or idea.status)),)))
+        if event.note:
+            said += (Text(": " + shorten(event.note, 120)),)
+        items.append(said)
+    return [Paragraph(t._("<b>Answers to ideas</b>")), BulletList(tuple(items))]
+
+
+async def _most_supported(session: AsyncSession, scope: DigestScope) -> list[Block]:
+    """Staff: the ideas that gained the most supports in the period, across territories."""
+    gained = func.count().label("gained")
+    rows = (await session.execute(
+        select(IdeaSupport.idea_id, gained).join(Idea, Idea.id == IdeaSupport.idea_id)
+        .where(*_visible(scope), *scope.during(IdeaSupport.created_at))
+        .group_by(IdeaSupport.idea_id).order_by(gained.desc(), IdeaSupport.idea_id)
+        .limit(MAX_TOP))).all()
+    if not rows:
+        return []
+    ideas = {i.id: i for i in await session.scalars(
+        select(Idea).where(Idea.id.in_([idea_id for idea_id, _ in rows])))}
+    views = await store.views(session, [ideas[idea_id] for idea_id, _ in rows])
+    t = scope.t
+    items = tuple((*scope.place(view.idea.territory_id), *line(t, view), Text(" "),
+                   *t._("(+{n} in this period)", n=n))
+                  for view, (_, n) in zip(views, rows, strict=True))
+    return [Paragraph(t._("<b>Most supported ideas</b>")), BulletList(items)]
+
+
+async def _waiting(session: AsyncSession, scope: DigestScope) -> list[Block]:
+    """Staff: visible ideas still without an answer (status new) WAITING after they were
+    proposed — the oldest, and how many."""
+    where = (*_visible(scope), Idea.status == "new", Idea.created_at < scope.end - WAITING)
+    oldest = list(await session.scalars(
+        select(Idea).where(*where).order_by(Idea.created_at, Idea.id).limit(MAX_WAITING)))
+    if not oldest:
+        return []
+    total = await session.scalar(select(func.count()).select_from(Idea).where(*where)) or 0
+    t = scope.t
+    items = tuple((*scope.place(idea.territory_id), Bold((Text(f"#{idea.id}"),)),
+                   Text(" " + shorten(idea.text, 60) + " — "),
+                   *t.n_("proposed {n} day ago", "proposed {n} days ago",
+                         (scope.end - idea.created_at).days))
+                  for idea in oldest)
+    title = t.n_("<b>Waiting for an answer for more than {days} days:</b> one idea",
+                 "<b>Waiting for an answer for more than {days} days:</b> {n} ideas",
+                 total, days=WAITING.days)
+    blocks: list[Block] = [Paragraph(title), BulletList(items)]
+    if total > len(oldest):
+        blocks.append(Paragraph(t._("The oldest {n} are above.", n=len(oldest))))
+    return blocks

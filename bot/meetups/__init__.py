@@ -6,7 +6,7 @@ Modules: `fields` (what members write, checked), `manage` (create, change, cance
 `guided` (the step-by-step creation), `answers` (going/maybe/no, the waiting list), `card`
 (the card), `notify` (telling particular members), `listing` (/incontri, /calendario),
 `ics` (iCalendar files), `reminders` and `conclusion` (the scheduled work), `store`
-(reading meetups and their answers).
+(reading meetups and their answers), `digest` (the meetups part of digests).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from bot.context import Context
 from bot.i18n import N_
 from bot.meetups import answers, guided, listing, manage, reminders
 from bot.meetups.conclusion import ConclusionJob
+from bot.meetups.digest import meetups_section
 from bot.meetups.reminders import ReminderJob
 
 
@@ -63,3 +64,4 @@ def register(registry: Registry) -> None:
     registry.conversation(manage.GUIDED, guided.next_answer)
     registry.job(ReminderJob())
     registry.job(ConclusionJob())
+    registry.digest_section(meetups_section)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import words
 from bot.context import Context
+from bot.i18n import Translator
 from bot.meetups import card, ics
 from bot.meetups.store import GOING, MAYBE, NO, WAITING, find
 from bot.messages import Attachment, BulletList, Inline, OutMessage, Paragraph, RichText, rich
@@ -21,7 +23,9 @@ PAST_WORDS = {"passati", "past", "passato"}
 ALL_WORDS = {"tutti", "all", "tutto"}
 
 
-async def _counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, dict[str, int]]:
+async def answer_counts(session: AsyncSession,
+                        ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Meetup id → answer → how many, in one query."""
     rows = await session.execute(
         select(MeetupAnswer.meetup_id, MeetupAnswer.answer, func.count())
         .where(MeetupAnswer.meetup_id.in_(ids))
@@ -32,11 +36,11 @@ async def _counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, dict[s
     return counts
 
 
-def _line(ctx: Context, meetup: Meetup, counts: dict[str, int], *, past: bool,
-          territory: str | None) -> tuple[Inline, ...]:
-    t = ctx.t
+def line(t: Translator, zone: tzinfo, meetup: Meetup, counts: dict[str, int], *, past: bool,
+         territory: str | None = None) -> tuple[Inline, ...]:
+    """One meetup in a list (here and in digests): number, date, title, answers."""
     head = t._("no. {number} · {when} · <b>{title}</b>", number=meetup.id,
-               when=t.when(meetup.starts_at, ctx.zone), title=meetup.title)
+               when=t.when(meetup.starts_at, zone), title=meetup.title)
     if territory:
         head = t._("{territory} · {meetup}", territory=territory, meetup=head)
     going = counts.get(GOING, 0)
@@ -84,9 +88,9 @@ async def list_command(ctx: Context, args: str) -> None:
                                     "<b>{example}</b>", territory=where,
                                     example=ctx.cmd("incontro")))
         return
-    counts = await _counts(ctx.session, [m.id for m, _ in rows[:SHOWN]])
-    items = tuple(_line(ctx, meetup, counts[meetup.id], past=past,
-                        territory=name if everywhere else None)
+    counts = await answer_counts(ctx.session, [m.id for m, _ in rows[:SHOWN]])
+    items = tuple(line(ctx.t, ctx.zone, meetup, counts[meetup.id], past=past,
+                       territory=name if everywhere else None)
                   for meetup, name in rows[:SHOWN])
     title = (ctx.t._("<b>Past meetups in {territory}</b>", territory=where) if past
              else ctx.t._("<b>Coming meetups in {territory}</b>", territory=where))

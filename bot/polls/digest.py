@@ -1,6 +1,7 @@
 """The polls part of a digest: polls closed in the period with their result, and polls open
-at its end with their deadline and leader. A handful of queries whatever the number of
-territories or polls (see `bot.digests.sections`)."""
+at its end with their deadline and leader (in a staff digest, only the counts: polls closed
+and answers, per territory). A handful of queries whatever the number of territories or
+polls (see `bot.digests.sections`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digests.sections import DigestScope, SectionResult
 from bot.i18n import N_
-from bot.messages import Block, BulletList, Inline, Paragraph, Text
+from bot.messages import BulletList, Inline, Paragraph, Text
 from bot.polls import scoring
 from bot.polls.card import option_text
 from bot.polls.listing import leader_text, options_by_poll
@@ -26,13 +27,12 @@ def _final(option: PollOption) -> Count:
     return Count(option.final_yes or 0, option.final_maybe or 0, option.final_no or 0)
 
 
-def _closed_item(scope: DigestScope, poll: Poll, options: list[PollOption],
-                 territory: str | None) -> tuple[Inline, ...]:
+def _closed_item(scope: DigestScope, poll: Poll,
+                 options: list[PollOption]) -> tuple[Inline, ...]:
     t = scope.t
     counts = [_final(o) for o in options]
     best = scoring.leaders(counts, poll.mode)
-    head: list[Inline] = [Text(f"{territory} · ")] if territory else []
-    head.extend(t._("no. {number} <b>{question}</b>", number=poll.id, question=poll.question))
+    head = t._("no. {number} <b>{question}</b>", number=poll.id, question=poll.question)
     if not best:
         outcome = t._("no answers")
     elif len(best) > 1:
@@ -45,50 +45,43 @@ def _closed_item(scope: DigestScope, poll: Poll, options: list[PollOption],
 
 
 async def polls_section(session: AsyncSession, scope: DigestScope) -> SectionResult:
-    ids = scope.territory_ids
-    names = {t.id: t.name for t in scope.territories} if scope.for_staff else {}
-    in_period = (Poll.territory_id.in_(ids), Poll.closed_at >= scope.start,
-                 Poll.closed_at < scope.end)
+    result = SectionResult()
+    in_scope = scope.in_territories(Poll.territory_id)
+    result.count(CLOSED_METRIC, await session.execute(
+        select(Poll.territory_id, func.count()).where(in_scope, *scope.during(Poll.closed_at))
+        .group_by(Poll.territory_id)))
+    result.count_members(ANSWERS_METRIC, await session.execute(
+        select(Poll.territory_id, PollVote.member_id, func.count())
+        .join(Poll, Poll.id == PollVote.poll_id)
+        .where(in_scope, *scope.during(PollVote.voted_at))
+        .group_by(Poll.territory_id, PollVote.member_id)))
+    if scope.counts_only or scope.for_staff:  # staff: each territory's line tells the counts
+        return result
     closed = list(await session.scalars(
-        select(Poll).where(*in_period).order_by(Poll.closed_at, Poll.id).limit(MAX_POLLS)))
-    closed_count = await session.scalar(select(func.count()).select_from(Poll)
-                                        .where(*in_period)) or 0
+        select(Poll).where(in_scope, *scope.during(Poll.closed_at))
+        .order_by(Poll.closed_at, Poll.id).limit(MAX_POLLS)))
     still_open = list(await session.scalars(
-        select(Poll).where(Poll.territory_id.in_(ids), Poll.created_at < scope.end,
+        select(Poll).where(in_scope, Poll.created_at < scope.end,
                            or_(Poll.status == "open", Poll.closed_at >= scope.end))
         .order_by(Poll.closes_at, Poll.id).limit(MAX_POLLS)))
-    voters = set(await session.scalars(
-        select(PollVote.member_id).join(Poll, Poll.id == PollVote.poll_id)
-        .where(Poll.territory_id.in_(ids), PollVote.voted_at >= scope.start,
-               PollVote.voted_at < scope.end).distinct()))
-    answers = await session.scalar(
-        select(func.count()).select_from(PollVote).join(Poll, Poll.id == PollVote.poll_id)
-        .where(Poll.territory_id.in_(ids), PollVote.voted_at >= scope.start,
-               PollVote.voted_at < scope.end)) or 0
     if not closed and not still_open:
-        return SectionResult(metrics={CLOSED_METRIC: closed_count, ANSWERS_METRIC: answers})
+        return result
     options = await options_by_poll(session, closed + still_open)
     live = await counts_for(session, [poll.id for poll in still_open])
     t = scope.t
-    blocks: list[Block] = []
     if closed:
-        blocks.append(Paragraph(t._("<b>Polls closed</b>")))
-        blocks.append(BulletList(tuple(
-            _closed_item(scope, poll, options[poll.id], names.get(poll.territory_id))
-            for poll in closed)))
+        result.blocks.append(Paragraph(t._("<b>Polls closed</b>")))
+        result.blocks.append(BulletList(tuple(
+            _closed_item(scope, poll, options[poll.id]) for poll in closed)))
     if still_open:
         items = []
         for poll in still_open:
             counts = [live.get(poll.id, {}).get(o.id, Count()) for o in options[poll.id]]
-            head: list[Inline] = ([Text(f"{names[poll.territory_id]} · ")]
-                                  if poll.territory_id in names else [])
-            items.append((*head, *t._("no. {number} <b>{question}</b>, closes {when}",
-                                      number=poll.id, question=poll.question,
-                                      when=t.when(poll.closes_at, scope.zone)),
+            items.append((*t._("no. {number} <b>{question}</b>, closes {when}",
+                               number=poll.id, question=poll.question,
+                               when=t.when(poll.closes_at, scope.zone)),
                           Text(" — "), *leader_text(scope.target, poll, options[poll.id],
                                                     counts)))
-        blocks.append(Paragraph(t._("<b>Open polls</b>")))
-        blocks.append(BulletList(tuple(items)))
-    return SectionResult(blocks, voters, {CLOSED_METRIC: closed_count,
-                                          ANSWERS_METRIC: answers})
-
+        result.blocks.append(Paragraph(t._("<b>Open polls</b>")))
+        result.blocks.append(BulletList(tuple(items)))
+    return result

@@ -27,13 +27,14 @@ ROME = ZoneInfo("Europe/Rome")
 
 
 async def new_territories(session: AsyncSession, scope: DigestScope) -> SectionResult:
-    names = list(await session.scalars(select(Territory.name).where(
+    rows = (await session.execute(select(Territory.id, Territory.name).where(
         Territory.created_at >= scope.start, Territory.created_at < scope.end)
-        .order_by(Territory.name)))
-    if not names:
+        .order_by(Territory.name))).all()
+    if not rows:
         return SectionResult()
-    return SectionResult([paragraph("Nuovi territori: " + ", ".join(names))],
-                         metrics={"Ideas proposed": len(names)})
+    result = SectionResult([paragraph("Nuovi territori: " + ", ".join(n for _, n in rows))])
+    result.count("Ideas proposed", ((territory_id, 1) for territory_id, _ in rows))
+    return result
 
 
 async def started(database_url: str, now: datetime, max_text: int = 4096,
@@ -88,7 +89,7 @@ async def test_weekly_digest_once_a_week_in_territory_time(bot: Bot) -> None:
                or "Cosa è successo" in s.text]
     assert len(digests) == 1
     assert "Nuovi territori: Milano" in digests[0].text
-    assert "Dal 15 ottobre al 19 ottobre 2026." in digests[0].text
+    assert "Periodo: 15 ottobre – 19 ottobre 2026." in digests[0].text
     await bot.send("luca", "bologna", "/territorio Bologna")
     bot.adapter.sent.clear()
     await bot.app.scheduler.advance(bot.clock, timedelta(days=7))  # past Monday 26, 09:00 CET

@@ -1,0 +1,113 @@
+"""The chart of the weekly staff digest: members who took part, per territory and week, over
+the last eight weeks — a small PNG sent as an image where the platform shows images.
+
+Drawn with matplotlib's Agg backend (no display, no pyplot state, the fonts it ships with),
+which is an optional extra (`pip install piazzabot[charts]`): without it the digest's text
+goes alone. The counts come from the sections (`counts_only`), one pass per week: a fixed
+number of queries whatever the number of territories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+from babel.dates import format_date
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import Services
+from bot.digests.sections import DigestScope, gather
+from bot.messages import Attachment, OutMessage, plain_inlines, rich
+
+log = logging.getLogger(__name__)
+
+WEEKS = 8
+LINES = 6  # territories drawn one by one; the others are summed in one more line
+WIDTH, HEIGHT, DPI = 8.0, 4.0, 80  # 640 × 320 pixels
+
+
+def available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def week_starts(end: datetime, scope: DigestScope) -> list[datetime]:
+    """The starts of the WEEKS weeks before `end`, and `end`: wall-clock weeks in the
+    scope's zone (a week across a change of the clocks is an hour longer or shorter)."""
+    local = end.astimezone(scope.zone)
+    return [(local - timedelta(weeks=WEEKS - n)).astimezone(UTC) for n in range(WEEKS + 1)]
+
+
+async def weekly_members(session: AsyncSession, services: Services,
+                         scope: DigestScope) -> tuple[list[datetime], dict[int, list[int]]]:
+    """The weeks' starts, and territory id → members who took part in each week."""
+    bounds = week_starts(scope.end, scope)
+    series: dict[int, list[int]] = {}
+    for week, (start, end) in enumerate(pairwise(bounds)):
+        members: dict[int, set[int]] = {}
+        for result in await gather(session, services, scope.period(start, end)):
+            for territory_id, who in result.members.items():
+                members.setdefault(territory_id, set()).update(who)
+        for territory_id, who in members.items():
+            series.setdefault(territory_id, [0] * WEEKS)[week] = len(who)
+    return bounds[:-1], series
+
+
+def draw(title: str, labels: list[str], lines: list[tuple[str, list[int]]]) -> bytes:
+    """The PNG: one line per (name, values), weeks along the bottom."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for name, values in lines:
+        axes.plot(range(len(values)), values, marker="o", linewidth=1.5, label=name)
+    axes.set_xticks(range(len(labels)), labels, fontsize=8)
+    axes.set_title(title, fontsize=10)
+    axes.set_ylim(bottom=0)
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.grid(axis="y", alpha=0.3)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    return out.getvalue()
+
+
+async def message(session: AsyncSession, services: Services,
+                  scope: DigestScope) -> list[OutMessage]:
+    """The chart as a message of its own, or none: no images here, no matplotlib, or no
+    activity in eight weeks."""
+    if not scope.target.caps.images or not available():
+        return []
+    starts, series = await weekly_members(session, services, scope)
+    if not series:
+        return []
+    t = scope.t
+    ranked = sorted(series, key=lambda tid: (-sum(series[tid]), scope.names.get(tid, "")))
+    lines = [(scope.names.get(tid, "?"), series[tid]) for tid in ranked[:LINES]]
+    if len(ranked) > LINES:
+        rest = [sum(series[tid][week] for tid in ranked[LINES:]) for week in range(WEEKS)]
+        others = t.n_("one other territory", "{n} other territories", len(ranked) - LINES)
+        lines.append((plain_inlines(others), rest))
+    labels = [format_date(s.astimezone(scope.zone), "d MMM", locale=t.babel_locale)
+              for s in starts]
+    title = t.p_("Members who took part, week by week")
+    try:
+        png = await asyncio.to_thread(draw, title, labels, lines)
+    except Exception:  # a chart that cannot be drawn must not hold the digest back
+        log.exception("the digest chart could not be drawn")
+        return []
+    day = scope.end.astimezone(scope.zone).date().isoformat()
+    name = t.p_("activity-{date}", date=day) + ".png"
+    return [OutMessage(rich(t._("Members who took part in each territory over the last "
+                                "{weeks} weeks.", weeks=WEEKS)),
+                       attachment=Attachment(name, "image/png", png, is_image=True))]
