@@ -59,8 +59,12 @@ async def weekly_members(session: AsyncSession, services: Services,
     return bounds[:-1], series
 
 
-def draw(title: str, labels: list[str], lines: list[tuple[str, list[int]]]) -> bytes:
-    """The PNG: one line per (name, values), weeks along the bottom."""
+Line = tuple[str, list[int]]  # a name, and a value for each week
+
+
+def draw(title: str, labels: list[str], lines: list[Line], others: Line | None = None) -> bytes:
+    """The PNG: one line per territory, and `others` (the rest, summed) dashed in grey;
+    weeks along the bottom."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -69,6 +73,9 @@ def draw(title: str, labels: list[str], lines: list[tuple[str, list[int]]]) -> b
     axes = figure.add_subplot()
     for name, values in lines:
         axes.plot(range(len(values)), values, marker="o", linewidth=1.5, label=name)
+    if others is not None:
+        axes.plot(range(len(others[1])), others[1], linestyle="--", color="0.55",
+                  linewidth=1.2, label=others[0])
     axes.set_xticks(range(len(labels)), labels, fontsize=8)
     axes.set_title(title, fontsize=10)
     axes.set_ylim(bottom=0)
@@ -76,9 +83,9 @@ def draw(title: str, labels: list[str], lines: list[tuple[str, list[int]]]) -> b
     axes.grid(axis="y", alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
-    figure.tight_layout()
     out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    figure.savefig(out, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.15,
+                   metadata={"Software": None})
     return out.getvalue()
 
 
@@ -94,15 +101,16 @@ async def message(session: AsyncSession, services: Services,
     t = scope.t
     ranked = sorted(series, key=lambda tid: (-sum(series[tid]), scope.names.get(tid, "")))
     lines = [(scope.names.get(tid, "?"), series[tid]) for tid in ranked[:LINES]]
+    others: Line | None = None
     if len(ranked) > LINES:
         rest = [sum(series[tid][week] for tid in ranked[LINES:]) for week in range(WEEKS)]
-        others = t.n_("one other territory", "{n} other territories", len(ranked) - LINES)
-        lines.append((plain_inlines(others), rest))
+        name = t.n_("one other territory", "{n} other territories", len(ranked) - LINES)
+        others = (plain_inlines(name), rest)
     labels = [format_date(s.astimezone(scope.zone), "d MMM", locale=t.babel_locale)
               for s in starts]
     title = t.p_("Members who took part, week by week")
     try:
-        png = await asyncio.to_thread(draw, title, labels, lines)
+        png = await asyncio.to_thread(draw, title, labels, lines, others)
     except Exception:  # a chart that cannot be drawn must not hold the digest back
         log.exception("the digest chart could not be drawn")
         return []
