@@ -5,9 +5,10 @@ from __future__ import annotations
 from bot import facilitators, guide, ideas, meetups, polls, territories
 from bot.commands import Registry
 from bot.digests import commands as digests
+from bot.privacy import commands as privacy
 from scheduler.retention import RetentionJob
 
-FEATURES = (guide, territories, facilitators, meetups, polls, ideas, digests)
+FEATURES = (guide, territories, facilitators, meetups, polls, ideas, digests, privacy)
 
 
 def build_registry() -> Registry:
