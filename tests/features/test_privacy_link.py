@@ -186,3 +186,13 @@ async def test_english_and_no_private_messages_in_groups(world: World) -> None:
     assert "/link " in world.private(MX, "marco.mx")[-1].text
     assert (await world.say(MX, "marco.mx", "milano-mx", "/unlink"))[-1] == (
         "This account is not linked to any other. To link one: /link")
+
+
+async def test_the_member_left_behind_keeps_a_name_of_its_own(world: World) -> None:
+    code = await code_for(world, TG, "marco", "dm-marco")
+    await world.say(MX, "marco.mx", "dm-marco.mx", f"/collega {code}")
+    member = await member_of(world, TG, "marco")
+    await world.say(TG, "marco", "dm-marco", "/scollega")  # the account the name came from
+    assert await world.rows(Member.display_name, where=[Member.id == member]) == [("marco.mx",)]
+    assert await member_of(world, MX, "marco.mx") == member
+    assert await member_of(world, TG, "marco") != member
