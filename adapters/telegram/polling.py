@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from telegram import Bot, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from adapters.base import AdapterStateStore
+from adapters.telegram.errors import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,11 @@ class Poller:
                 return
             except TelegramError as exc:
                 failures += 1
-                log.warning("getUpdates failed (%s); retrying", exc.message)
-                await self._pause(min(2.0 ** failures, MAX_PAUSE))
+                pause = min(2.0 ** failures, MAX_PAUSE)
+                if isinstance(exc, RetryAfter):  # flood control: not before Telegram says
+                    pause = max(pause, retry_after_seconds(exc))
+                log.warning("getUpdates failed (%s); retrying in %.0f s", exc.message, pause)
+                await self._pause(pause)
                 continue
             failures = 0
             if not updates:
