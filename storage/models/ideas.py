@@ -24,6 +24,9 @@ class Idea(Base):
     __table_args__ = (
         Index("ix_ideas_territory_created", "territory_id", "created_at"),
         Index("ix_ideas_author_created", "author_id", "created_at"),
+        # Digests for staff (all territories at once): ideas of a period, ideas waiting.
+        Index("ix_ideas_created_at", "created_at"),
+        Index("ix_ideas_status_hidden_created", "status", "hidden", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,7 +56,7 @@ class IdeaSupport(Base):
 
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # digests: supports of a period
 
 
 class IdeaReport(Base):
@@ -84,4 +87,4 @@ class IdeaEvent(Base):
     status: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # digests: answers of a period

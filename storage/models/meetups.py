@@ -49,7 +49,7 @@ class MeetupAnswer(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     answer: Mapped[str] = mapped_column(String(8))
     queue: Mapped[int | None] = mapped_column(Integer)
-    answered_at: Mapped[datetime]
+    answered_at: Mapped[datetime] = mapped_column(index=True)  # digests: who took part
 
 
 class MeetupReminder(Base):
