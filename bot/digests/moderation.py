@@ -1,5 +1,6 @@
 """The moderation part of the staff digest: what the audit log recorded in the period —
 facilitators named and removed, ideas hidden, shown again and answered, polls closed early.
+Other entries (a member's own privacy requests, say) are not moderation and stay out.
 
 Three queries whatever the period holds: the first entries, how many there are, and the
 names of the members they mention.
@@ -53,16 +54,10 @@ SAYINGS: dict[str, Say] = {
 }
 
 
-def _other(t: Translator, entry: AuditEntry, actor: str, subject: str) -> tuple[Inline, ...]:
-    """An action this digest has no words for (yet): its code, so that staff still see it."""
-    return t._("{actor}: {action} {subject}", actor=actor, action=entry.action,
-               subject=entry.subject or "")
-
-
 async def moderation_section(session: AsyncSession, scope: DigestScope) -> SectionResult:
     if not scope.for_staff or scope.counts_only:
         return SectionResult()
-    during = scope.during(AuditEntry.at)
+    during = (*scope.during(AuditEntry.at), AuditEntry.action.in_(list(SAYINGS)))
     entries = list(await session.scalars(
         select(AuditEntry).where(*during).order_by(AuditEntry.at, AuditEntry.id)
         .limit(MAX_ENTRIES)))
@@ -83,7 +78,7 @@ async def moderation_section(session: AsyncSession, scope: DigestScope) -> Secti
         subject = _number(entry.subject)
         if (entry.subject or "").startswith("member:") and subject.isdigit():
             subject = names.get(int(subject), "?")
-        say = SAYINGS.get(entry.action, _other)
+        say = SAYINGS[entry.action]
         place = scope.place(entry.territory_id) if entry.territory_id is not None else ()
         items.append((*place, *say(t, entry, actor, subject)))
     blocks = [Paragraph(t._("<b>Moderation</b>")), BulletList(tuple(items))]
