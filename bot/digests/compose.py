@@ -58,17 +58,17 @@ async def compose(session: AsyncSession, services: Services, scope: DigestScope,
         when = format_datetime(late_for.astimezone(scope.zone), "EEEE d MMMM, HH:mm",
                                locale=t.babel_locale)
         head.append(Paragraph(t._("<i>Late: this digest was due on {when}.</i>", when=when)))
-    standing = [block for result in results for block in result.standing]
+    tail = [block for result in results for block in result.standing]
     if scope.for_staff:
         body = [*await staff.totals(session, services, scope, results), *lines, *news]
-        standing += await staff.inactive(session, services, scope)
+        tail += await staff.inactive(session, services, scope)
     else:
         body = news
         active = set().union(*(r.active_members for r in results))
         if active:
-            standing.append(Paragraph(t.n_("One member took part.", "{n} members took part.",
-                                           len(active))))
-    messages = split(head, body + standing, scope.target.caps.max_text)
+            tail.append(Paragraph(t.n_("One member took part.", "{n} members took part.",
+                                       len(active))))
+    messages = split(head, body + tail, scope.target.caps.max_text)
     if scope.kind == "staff_weekly":
         messages += await chart.message(session, services, scope)
     return messages
