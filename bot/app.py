@@ -96,7 +96,7 @@ class App:
         await self.db.upgrade()
         for adapter in self.adapters.values():
             await adapter.start(AdapterCore(self, adapter.platform))
-            log.info("adapter %s started", adapter.platform)
+            log.info("adapter %s started", adapter.platform, extra={"platform": adapter.platform})
         if self.background:
             self._tasks.append(asyncio.create_task(self.delivery.run_forever(), name="delivery"))
             await self.scheduler.start()
@@ -117,5 +117,6 @@ class App:
             try:
                 await adapter.stop()
             except Exception:
-                log.exception("adapter %s did not stop cleanly", adapter.platform)
+                log.exception("adapter %s did not stop cleanly", adapter.platform,
+                              extra={"platform": adapter.platform})
         await self.db.dispose()

@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, ConfigError, load_config
+from bot.logs import TEXT_FORMAT, config_secrets, configure
 
 log = logging.getLogger("piazzabot")
 
@@ -52,17 +53,19 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format=TEXT_FORMAT)
     try:
         if args.command == "check-config":
             return _check_config(args.file)
         config = load_config(args.config)
+        if args.command == "run":
+            _log_for_service(config, args.verbose)
+            return asyncio.run(_run(config))
+        configure("text", logging.DEBUG if args.verbose else logging.WARNING,
+                  config_secrets(config))
         if args.command == "db":
             return asyncio.run(_upgrade(config))
-        if args.command == "console":
-            return asyncio.run(_console(config, args))
-        _log_for_service(config, args.verbose)
-        return asyncio.run(_run(config))
+        return asyncio.run(_console(config, args))
     except ConfigError as exc:
         print("The configuration has problems:", file=sys.stderr)
         for problem in exc.problems:
@@ -73,16 +76,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _log_for_service(config: Config, verbose: bool) -> None:
-    """INFO logs for a running service; into a file when the terminal chat has the screen."""
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    # aiosqlite logs every statement with its values at DEBUG (stored tokens among them).
-    for noisy in ("apscheduler", "alembic", "httpx", "aiosqlite"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    if config.console.enabled:
-        handler = logging.FileHandler(LOG_FILE, encoding="utf-8")
-        handler.setFormatter(root.handlers[0].formatter)
-        root.handlers[:] = [handler]
+    """The configured logs (JSON lines at INFO by default), into a file when the terminal
+    chat has the screen."""
+    level = logging.DEBUG if verbose else logging.getLevelNamesMapping()[config.logging.level]
+    file = Path(LOG_FILE) if config.console.enabled else None
+    configure(config.logging.format, level, config_secrets(config), file)
+    if file:
         print(f"Logs go to {LOG_FILE}.")
 
 

@@ -145,6 +145,13 @@ class DigestConfig(Section):
         return expr
 
 
+class LoggingConfig(Section):
+    """`json`: one JSON object a line, for a log collector; `text`: lines for a person."""
+
+    format: Literal["json", "text"] = "json"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class HealthConfig(Section):
     enabled: bool = True
     listen: str = "127.0.0.1"
@@ -167,6 +174,7 @@ class Config(Section):
     digests: DigestConfig = Field(default_factory=DigestConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
     retention_days: int = Field(default=30, ge=1)
 
     @field_validator("timezone")

@@ -132,7 +132,8 @@ class Inbound:
                 return await self._poll_response(room, event)
             case nio.MegolmEvent():
                 log.warning("cannot decrypt event %s in %s (session %s)", event.event_id,
-                            room.room_id, event.session_id)
+                            room.room_id, event.session_id,
+                            extra={"platform": "matrix", "room_id": room.room_id})
         return None
 
     async def joined(self, room: nio.MatrixRoom, event: nio.Event, by: str) -> MembershipEvent:

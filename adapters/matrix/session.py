@@ -9,7 +9,8 @@ Login, in order of preference:
 
 The crypto store (olm account, megolm sessions) lives in `store_path`; with the same
 device id a restart keeps the keys and still reads encrypted rooms. Secrets are never
-logged (and nio, which logs response bodies at DEBUG, is kept to warnings).
+logged (nio, which logs response bodies at DEBUG, is kept to warnings, and the token in use
+is handed to `bot.logs.hide`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import nio
 from adapters.matrix.errors import describe
 from adapters.matrix.state import AdapterMemory
 from bot.config import MatrixConfig
+from bot.logs import hide
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +97,9 @@ async def login(client: nio.AsyncClient, config: MatrixConfig, memory: AdapterMe
         device = await memory.get("login", "device_id")
         if not (stored and await _restore(client, stored, device or config.device_id)):
             await _password_login(client, config, memory)
+    hide(client.access_token)  # a stored or fresh token is not in the configuration
     log.info("logged in to %s as %s, device %s", config.homeserver, client.user_id,
-             client.device_id)
+             client.device_id, extra={"platform": "matrix"})
     if client.olm is not None and client.should_upload_keys:
         response = await client.keys_upload()
         if isinstance(response, nio.KeysUploadError):

@@ -217,7 +217,8 @@ class Receiver:
         if invite is None:
             return
         if not invite_allowed(invite.sender, self.allowed_servers, me):
-            log.info("invite to %s from %s declined: server not allowed", room_id, invite.sender)
+            log.info("invite to %s from %s declined: server not allowed", room_id, invite.sender,
+                     extra={"platform": "matrix", "room_id": room_id})
             await self.rooms.decline(room_id, self.decline_reason)
             return
         response = await self.client.join(room_id)
@@ -225,12 +226,14 @@ class Receiver:
             status = getattr(response.transport_response, "status", None)
             if is_rate_limited(response) or status is None or status >= 500:
                 raise Retry(f"join {room_id}: {describe(response)}")
-            log.warning("cannot join %s: %s", room_id, describe(response))
+            log.warning("cannot join %s: %s", room_id, describe(response),
+                        extra={"platform": "matrix", "room_id": room_id})
             return
         self._inviters[room_id] = invite.sender
         if invite.content.get("is_direct") is True:
             await self.rooms.remember_direct(room_id, invite.sender)
-        log.info("joined %s, invited by %s", room_id, invite.sender)
+        log.info("joined %s, invited by %s", room_id, invite.sender,
+                 extra={"platform": "matrix", "room_id": room_id})
 
     async def _joined(self, room_id: str, info: nio.RoomInfo, since: str | None) -> None:
         room = self.client.rooms.get(room_id)
@@ -257,7 +260,8 @@ class Receiver:
             except (Retry, *TRANSPORT_ERRORS):
                 raise
             except Exception:  # one odd event must not hold up the room forever
-                log.exception("event %s in %s skipped", getattr(event, "event_id", "?"), room_id)
+                log.exception("event %s in %s skipped", getattr(event, "event_id", "?"), room_id,
+                              extra={"platform": "matrix", "room_id": room_id})
                 continue
             if core_event is not None:
                 outcome = await self.core.handle(core_event)
@@ -303,5 +307,6 @@ class Receiver:
         await self.rooms.forget_room(room_id)
         if member is None or member.prev_membership == "invite":
             return
-        log.info("left %s (%s by %s)", room_id, member.membership, member.sender)
+        log.info("left %s (%s by %s)", room_id, member.membership, member.sender,
+                 extra={"platform": "matrix", "room_id": room_id})
         await self.core.handle(await self.inbound.left(room_id, member.event_id, member.sender))

@@ -43,7 +43,8 @@ class AdminCache:
             try:
                 members = await self.bot.get_chat_administrators(chat_id)
             except TelegramError as exc:
-                log.info("administrators of chat %s unknown: %s", chat_id, exc.message)
+                log.info("administrators of chat %s unknown: %s", chat_id, exc.message,
+                         extra={"platform": "telegram", "platform_chat_id": chat_id})
                 return frozenset()
             admins = frozenset(member.user.id for member in members)
             self._admins[chat_id] = (self.clock() + self.ttl, admins)

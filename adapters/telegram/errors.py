@@ -59,25 +59,31 @@ def _reason(exc: TelegramError) -> str:
     return exc.message.split(". Parsing the server response", 1)[0]
 
 
+def _fields(method: str, **more: object) -> dict[str, object]:
+    return {"platform": "telegram", "method": method, **more}
+
+
 def delivery_error(exc: TelegramError, method: str) -> DeliveryError:
     """The port's error for a failed Bot API call (the order matters: BadRequest is a
     NetworkError in PTB)."""
     if isinstance(exc, RetryAfter):
         seconds = retry_after_seconds(exc)
-        log.info("%s: flood control, retry in %.0f s", method, seconds)
+        log.info("%s: flood control, retry in %.0f s", method, seconds,
+                 extra=_fields(method, seconds=seconds))
         return RetryLater(f"{method}: {exc.message}", retry_after=seconds)
     if isinstance(exc, Forbidden):
-        log.info("%s refused: %s", method, exc.message)
+        log.info("%s refused: %s", method, exc.message, extra=_fields(method))
         return Unreachable(f"{method}: {exc.message}")
     if isinstance(exc, ChatMigrated):
         # A group became a supergroup: the chat has a new id; it must be bound again there.
-        log.warning("%s: the group moved to chat %s", method, exc.new_chat_id)
+        log.warning("%s: the group moved to chat %s", method, exc.new_chat_id,
+                    extra=_fields(method))
         return Rejected(f"{method}: group migrated to {exc.new_chat_id}")
     if isinstance(exc, BadRequest | EndPointNotFound):
-        log.warning("%s refused by Telegram: %s", method, exc.message)
+        log.warning("%s refused by Telegram: %s", method, exc.message, extra=_fields(method))
         return Rejected(f"{method}: {exc.message}")
     if isinstance(exc, NetworkError):
-        log.info("%s: network or server error: %s", method, _reason(exc))
+        log.info("%s: network or server error: %s", method, _reason(exc), extra=_fields(method))
         return RetryLater(f"{method}: {_reason(exc)}")
-    log.warning("%s failed: %s", method, _reason(exc))
+    log.warning("%s failed: %s", method, _reason(exc), extra=_fields(method))
     return RetryLater(f"{method}: {_reason(exc)}")

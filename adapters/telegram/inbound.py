@@ -180,6 +180,7 @@ class Inbound:
             return  # unblocked: the person's next message reactivates the chat
         sender = await self._sender(change.from_user, chat) if now_in else Sender(
             str(change.from_user.id), change.from_user.full_name, change.from_user.username)
-        log.info("bot %s chat %s", "added to" if now_in else "removed from", chat.id)
+        log.info("bot %s chat %s", "added to" if now_in else "removed from", chat.id,
+                 extra={"platform": PLATFORM, "platform_chat_id": chat.id})
         await self.core.handle(MembershipEvent(PLATFORM, event_id, chat_ref(chat), sender,
                                                joined=now_in))

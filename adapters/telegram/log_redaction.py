@@ -2,12 +2,15 @@
 
 A Bot API URL contains the token: httpx logs every request's URL at INFO, and PTB logs its
 base URLs at DEBUG when a bot is built. httpx is quieted to warnings, and the token is
-replaced by a mark in whatever those loggers still write.
+replaced by a mark in whatever those loggers still write — whatever handler they reach (a
+test's, say); the service's own handler hides it anywhere too (`bot.logs`).
 """
 
 from __future__ import annotations
 
 import logging
+
+from bot.logs import hide
 
 LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot", "httpx", "httpcore")
 QUIET = ("httpx", "httpcore")
@@ -35,6 +38,7 @@ def hide_in_logs(secret: str) -> None:
     """From now on `secret` never appears in the logs of the libraries that might show it."""
     if not secret:
         return
+    hide(secret)
     _redactor.secrets.add(secret)
     for name in LOGGERS:
         logger = logging.getLogger(name)
