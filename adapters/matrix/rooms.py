@@ -57,7 +57,7 @@ def creators_have_unlimited_power(room_version: str) -> bool:
     """Room version 12 and later (MSC4289): creators outrank every power level."""
     if room_version in UNSTABLE_PRIVILEGED_CREATORS:
         return True
-    return room_version.isdigit() and int(room_version) >= 12
+    return room_version.isdecimal() and int(room_version) >= 12
 
 
 def creators_of(create_event: dict[str, Any]) -> frozenset[str]:
@@ -183,7 +183,8 @@ class Rooms:
         room_id = str(response.room_id)
         await self.remember_direct(room_id, user_id)
         await self._mark_direct(user_id, room_id)
-        log.info("direct-message room %s made for %s", room_id, user_id)
+        log.info("direct-message room %s made for %s", room_id, user_id,
+                 extra={"platform": "matrix", "room_id": room_id})
         return room_id
 
     async def _abandon(self, room_id: str) -> None:

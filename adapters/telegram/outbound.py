@@ -107,7 +107,8 @@ class Outbound:
                 reply_markup=keyboard(message.actions), link_preview_options=NO_PREVIEW)
         except TelegramError as exc:
             if is_message_gone(exc):
-                log.info("message %s in chat %s is gone; posting it again", message_id, chat_id)
+                log.info("message %s in chat %s is gone; posting it again", message_id, chat_id,
+                         extra={"platform": "telegram", "platform_chat_id": chat_id})
                 return None
             if not is_not_modified(exc):
                 raise delivery_error(exc, "editMessageText") from exc
@@ -141,13 +142,13 @@ class Outbound:
         done = self._unfinished.pop(key, [])
         common: dict[str, Any] = {"chat_id": chat_id,
                                   "disable_notification": message.silent}
-        if thread_id and thread_id.isdigit():
+        if thread_id and thread_id.isdecimal():
             common["message_thread_id"] = int(thread_id)
         for index, step in enumerate(steps):
             if index < len(done):
                 continue  # sent by an earlier attempt
             extra = dict(common)
-            if index == 0 and message.reply_to and message.reply_to.isdigit():
+            if index == 0 and message.reply_to and message.reply_to.isdecimal():
                 extra["reply_parameters"] = ReplyParameters(
                     int(message.reply_to), allow_sending_without_reply=True)
             if index == len(steps) - 1:

@@ -49,7 +49,7 @@ class Poller:
 
     async def start(self) -> None:
         stored = await self.state.get(OFFSET_KEY)
-        self.offset = int(stored) if stored and stored.isdigit() else 0
+        self.offset = int(stored) if stored and stored.isdecimal() else 0
         self._stop.clear()
         self._task = asyncio.create_task(self._run(), name="telegram-polling")
 
@@ -73,7 +73,8 @@ class Poller:
                 pause = min(2.0 ** failures, MAX_PAUSE)
                 if isinstance(exc, RetryAfter):  # flood control: not before Telegram says
                     pause = max(pause, retry_after_seconds(exc))
-                log.warning("getUpdates failed (%s); retrying in %.0f s", exc.message, pause)
+                log.warning("getUpdates failed (%s); retrying in %.0f s", exc.message, pause,
+                            extra={"platform": "telegram", "seconds": pause})
                 await self._pause(pause)
                 continue
             failures = 0
@@ -117,10 +118,12 @@ class Poller:
                 return True
             except Exception:
                 log.exception("update %s not handled (attempt %d of %d)", update.update_id,
-                              attempt, HANDLE_ATTEMPTS)
+                              attempt, HANDLE_ATTEMPTS,
+                              extra={"platform": "telegram", "update_id": update.update_id})
             if await self._pause(min(2.0 ** (attempt - 1), MAX_PAUSE)):
                 return False
-        log.error("update %s given up after %d attempts", update.update_id, HANDLE_ATTEMPTS)
+        log.error("update %s given up after %d attempts", update.update_id, HANDLE_ATTEMPTS,
+                  extra={"platform": "telegram", "update_id": update.update_id})
         return True
 
     async def _pause(self, seconds: float) -> bool:

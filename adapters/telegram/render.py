@@ -75,7 +75,7 @@ def _has_link(style: Style) -> bool:
 
 
 def _mention_url(node: Mention) -> str | None:
-    if node.user_id and node.platform in (None, "telegram") and node.user_id.isdigit():
+    if node.user_id and node.platform in (None, "telegram") and node.user_id.isdecimal():
         return f"tg://user?id={node.user_id}"
     return None
 

@@ -87,7 +87,7 @@ def capacity(ctx: Context, raw: str) -> int | None:
     text = tidy(raw)
     if text.casefold() in NONE_WORDS:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_CAPACITY:
+    if not text.isdecimal() or not 1 <= int(text) <= MAX_CAPACITY:
         ctx.fail("Seats are a number from 1 to {max}. Example: <b>{example}</b>",
                  max=format_decimal(MAX_CAPACITY, locale=ctx.t.babel_locale),
                  example=ctx.t.p_("seats: 20"))

@@ -58,7 +58,7 @@ def _check_open(ctx: Context, poll: Poll) -> None:
 
 
 def _position(ctx: Context, poll: Poll, token: str, count: int) -> int:
-    if not token.isdigit() or not 1 <= int(token) <= count:
+    if not token.isdecimal() or not 1 <= int(token) <= count:
         ctx.fail("Poll no. {number} has options 1 to {count}; “{given}” is not one of them. "
                  "Example: <b>{example}</b>", number=poll.id, count=count, given=token[:20],
                  example=_usage(ctx, poll))
