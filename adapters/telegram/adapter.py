@@ -2,9 +2,10 @@
 
 Polling (`polling.Poller`, which stores the update offset) or a webhook (PTB's `Updater`
 server, which checks Telegram's secret token header); no JobQueue, no persistence — the
-database and the scheduler do that job. Outgoing calls pass PTB's `AIORateLimiter`, which
-keeps within Telegram's limits and waits out one flood-control answer itself; past that,
-the error goes back to the outbox, which retries later.
+database and the scheduler do that job. Outgoing calls pass the rate limiter
+(`rate_limit.TelegramRateLimiter`: Telegram's limits, the overall one as a sliding window),
+which waits out one flood-control answer itself; past that, the error goes back to the
+outbox, which retries later.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from urllib.parse import urlsplit
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from adapters.base import Adapter, Capabilities, CoreHandle, Delivered, Outgoing, RetryLater
 from adapters.telegram.admins import AdminCache
@@ -23,6 +24,7 @@ from adapters.telegram.log_redaction import hide_in_logs
 from adapters.telegram.outbound import Outbound
 from adapters.telegram.poll_memory import PollMemory
 from adapters.telegram.polling import Poller
+from adapters.telegram.rate_limit import TelegramRateLimiter
 from adapters.telegram.render import MAX_TEXT
 from bot.config import TelegramConfig
 
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "poll_answer",
                    "my_chat_member", "chat_member")
 RATE_LIMIT_RETRIES = 1  # flood-control answers waited out in place; then the outbox waits
+MESSAGES_PER_SECOND = 30  # Telegram's limits, kept by the rate limiter: overall,
+GROUP_MESSAGES_PER_MINUTE = 20  # and per group
 
 
 class TelegramAdapter(Adapter):
@@ -56,7 +60,8 @@ class TelegramAdapter(Adapter):
         hide_in_logs(token)
         builder = (ApplicationBuilder().token(token)
                    .base_url(self.config.base_url).base_file_url(self.config.base_file_url)
-                   .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+                   .rate_limiter(TelegramRateLimiter(
+                       MESSAGES_PER_SECOND, GROUP_MESSAGES_PER_MINUTE, RATE_LIMIT_RETRIES))
                    .job_queue(None).persistence(None))
         if self.config.mode == "polling":
             builder = builder.updater(None)

@@ -286,6 +286,11 @@ class BotAPIEmulator:
         self.allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         #: how many requests the flood limits answered with 429
         self.rate_limited = 0
+        #: for benchmarks: when each update was queued (``update_id`` -> ``time.perf_counter()``)
+        self.enqueued_at: dict[int, float] = {}
+        #: for benchmarks: every request answered ``ok``, as (``time.perf_counter()`` when
+        #: answered, canonical method name, decoded params), in answering order
+        self.answered: list[tuple[float, str, JSONDict]] = []
 
         self._sent: list[StoredMessage] = []
         self._pending: list[JSONDict] = []
@@ -695,6 +700,7 @@ class BotAPIEmulator:
         finally:
             self._completed[canonical] += 1
             self._signal.fire()
+        self.answered.append((time.perf_counter(), canonical, params))
         return web.json_response({"ok": True, "result": result})
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
@@ -1146,6 +1152,7 @@ class BotAPIEmulator:
 
     def _enqueue(self, payload: JSONDict) -> JSONDict:
         update = {"update_id": next(self._update_ids), **payload}
+        self.enqueued_at[update["update_id"]] = time.perf_counter()
         self.updates.append(update)
         self._pending.append(update)
         self._signal.fire()
