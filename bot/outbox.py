@@ -7,9 +7,9 @@ state change they announce, and the delivery loop sends them after the commit.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -139,27 +139,65 @@ class Outbox:
                      ttl: timedelta | None = None) -> Action:
         """A button for `target`, backed by a token row. The same action on the same keyed
         message reuses its token, so re-rendering a card does not pile up rows."""
-        slot = target.slot(key) if key else None
-        token = await self._reusable_token(slot, kind, payload, member_id) if slot else None
-        if token is None:
-            token = secrets.token_urlsafe(12)
-            expires: datetime | None = self.clock.now() + ttl if ttl else None
-            self.session.add(ActionToken(
-                token=token, kind=kind, payload=payload, chat_id=target.chat_id,
-                member_id=member_id, slot=slot, emoji=emoji, expires_at=expires,
-                created_at=self.clock.now(),
-            ))
-        return Action(label=label, token=token, command=target.cmd(command) if command else None,
-                      emoji=emoji)
+        button = Button(kind, payload, label, command=command, emoji=emoji,
+                        member_id=member_id, ttl=ttl)
+        return (await self.actions(target, [button], key=key))[0]
 
-    async def _reusable_token(self, slot: str, kind: str, payload: dict[str, Any],
-                              member_id: int | None) -> str | None:
-        rows = await self.session.scalars(
-            select(ActionToken).where(ActionToken.slot == slot, ActionToken.kind == kind)
-        )
+    async def actions(self, target: Target, buttons: Sequence[Button], *,
+                      key: str | None = None) -> list[Action]:
+        """The buttons of one message (`key`: its slot), with one query for the tokens they
+        can reuse, however many they are."""
+        slot = target.slot(key) if key else None
+        reusable = await self._reusable_tokens(slot, {b.kind for b in buttons}) if slot else []
         now = self.clock.now()
-        for row in rows:
-            fresh = row.expires_at is None or row.expires_at > now
-            if row.payload == payload and row.member_id == member_id and fresh:
-                return row.token
-        return None
+        actions = []
+        for button in buttons:
+            token = next((row.token for row in reusable
+                          if (row.kind, row.payload, row.member_id) == (
+                              button.kind, button.payload, button.member_id)), None)
+            if token is None:
+                token = secrets.token_urlsafe(12)
+                self.session.add(ActionToken(
+                    token=token, kind=button.kind, payload=button.payload,
+                    chat_id=target.chat_id, member_id=button.member_id, slot=slot,
+                    emoji=button.emoji, expires_at=now + button.ttl if button.ttl else None,
+                    created_at=now,
+                ))
+                if slot:
+                    reusable.append(_Reusable(token, button.kind, button.payload,
+                                              button.member_id))
+            actions.append(Action(label=button.label, token=token, emoji=button.emoji,
+                                  command=target.cmd(button.command) if button.command else None))
+        return actions
+
+    async def _reusable_tokens(self, slot: str, kinds: set[str]) -> list[_Reusable]:
+        """The slot's tokens of these kinds that have not expired."""
+        rows = await self.session.execute(
+            select(ActionToken.token, ActionToken.kind, ActionToken.payload,
+                   ActionToken.member_id, ActionToken.expires_at)
+            .where(ActionToken.slot == slot, ActionToken.kind.in_(kinds)))
+        now = self.clock.now()
+        return [_Reusable(token, kind, payload, member_id)
+                for token, kind, payload, member_id, expires in rows
+                if expires is None or expires > now]
+
+
+@dataclass(frozen=True)
+class Button:
+    """One action of a message, as `Outbox.actions` takes it (see `Outbox.action`)."""
+
+    kind: str
+    payload: dict[str, Any]
+    label: str
+    command: str | None = None
+    emoji: str | None = None
+    member_id: int | None = None
+    ttl: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class _Reusable:
+    token: str
+    kind: str
+    payload: dict[str, Any]
+    member_id: int | None

@@ -5,6 +5,7 @@
 - It is *lost* if its update never reached `processed_events`, or its effect is not in the
   database (an idea with its marker, a support, an answer, a chosen territory), or if an
   outbox row ended anywhere but `sent` / `superseded`.
+- Messages must reach each chat in the order the outbox wrote them.
 - It is *duplicated* if it was carried out twice: two ideas with one marker, two outbox
   rows answering it, an "already supported / already noted" answer, a callback answered
   twice with a text, or two recorded messages with the same text in one chat.
@@ -101,6 +102,7 @@ def audit(actions: Sequence[Action], emu: RecordingEmulator, snapshot: Snapshot,
         if len(replies) > 1 or (action.kind == "press" and answers[action.query_id] > 1):
             result.duplicates.append(f"{name}: answered {max(len(replies), 1)} times")
     _check_outbox(snapshot, ledger, result)
+    _check_order(snapshot, result)
     _check_messages(ledger, result)
     _check_resends(ledger, kills, launches, result)
     if reminder is not None:
@@ -150,6 +152,21 @@ def _check_outbox(snapshot: Snapshot, ledger: Ledger, result: Audit) -> None:
     for chat, message_id in ledger.unknown:
         result.problems.append(f"outbox records message {message_id} in {chat}, "
                                "which the platform never accepted")
+
+
+def _check_order(snapshot: Snapshot, result: Audit) -> None:
+    """In each chat, messages appeared in the order their rows were written: message ids
+    grow in a chat, so the first row naming each message must name them in growing order
+    (later rows of a card edit the message its first row posted)."""
+    posted: dict[int, list[int]] = {}
+    seen: set[tuple[int, int]] = set()
+    for row in snapshot.outbox:  # in id order
+        if row.state == "sent" and row.message_id and (row.chat, row.message_id) not in seen:
+            seen.add((row.chat, row.message_id))
+            posted.setdefault(row.chat, []).append(row.message_id)
+    for chat, ids in posted.items():
+        if ids != sorted(ids):
+            result.problems.append(f"messages out of order in {chat}: {ids}")
 
 
 def _check_messages(ledger: Ledger, result: Audit) -> None:

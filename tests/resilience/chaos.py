@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -68,6 +68,15 @@ async def kill_during(bot: BotProcess, emu: RecordingEmulator, actions: Sequence
     await bot.wait_up()
     await hand_over(emu, parts[-1], rng)
     return rounds
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
+    """Wait until `check()` holds, looking every SETTLE_EVERY seconds."""
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {within}s")
+        await asyncio.sleep(SETTLE_EVERY)
 
 
 async def settled(bot: BotProcess, emu: RecordingEmulator, within: float,

@@ -8,9 +8,9 @@ be down.
 - `accepted`: every call the platform carried out, with its result and moment — what the
   members really saw, to compare with the bot's outbox;
 - an outage gate (`outage`): `"502"` answers every call with the HTML page of Telegram's
-  front end, `"timeout"` holds every call unanswered until the outage ends (then answers
-  504, having done nothing), `"reset"` breaks the connection. A connection refused is the
-  `PlatformLink`'s part (`tests/resilience/link.py`);
+  front end; `"timeout"` holds every call unanswered until the outage ends (the bot gives
+  up waiting first, if the outage is long enough), then answers 504, having done nothing.
+  A refused connection is the `PlatformLink`'s part (`tests/resilience/link.py`);
 - `arm_outage(mode)`: the outage starts right after the next getUpdates that hands the bot
   something — the bot then has updates to handle and nowhere to send its answers.
 
@@ -32,7 +32,7 @@ from aiohttp import web
 from tests.adapters.telegram.emulator import ApiError, BotAPIEmulator
 from tests.adapters.telegram.emulator_objects import JSONDict
 
-OUTAGE_MODES = ("502", "timeout", "reset")
+OUTAGE_MODES = ("502", "timeout")
 HOLD_AT_MOST = 600.0  # a held call is answered (504) at the latest after this long
 SEND_METHODS = ("sendMessage", "sendPoll", "sendDocument", "sendPhoto")
 
@@ -109,7 +109,4 @@ class RecordingEmulator(BotAPIEmulator):
             return ApiError(504, "Gateway Timeout", json_body=False).response()
         if self.outage == "502":
             return ApiError(502, "Bad Gateway", json_body=False).response()
-        if self.outage == "reset" and request.transport is not None:
-            request.transport.abort()
-            raise ConnectionResetError("outage: connection reset")
         return await super()._handle_api(request)

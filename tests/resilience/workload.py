@@ -246,24 +246,30 @@ def burst(world: World, stage: Stage, rng: random.Random, ideas_each: int) -> li
     return merged
 
 
+def choose_territory(place: Place, member: int) -> Action:
+    """`member` chooses the territory in private (what they do there then counts for it)."""
+    return Action("territorio", member, member, f"/territorio {place.name}",
+                  territory=place.name)
+
+
+def propose(place: Place, member: int, marker: str, rng: random.Random) -> Action:
+    """`member` proposes an idea in private; its card goes to the territory's group."""
+    return Action("idea", member, member, f"/idea {idea_text(rng, marker)} #bandi",
+                  marker=marker, territory=place.name)
+
+
 def _member_actions(place: Place, member: int, stage: Stage, rng: random.Random,
                     ideas_each: int) -> list[Action]:
     admin = member == place.admin
-    actions = [Action("idea", member, member, marker=f"k{member}x{n}", territory=place.name)
-               for n in range(ideas_each)]
+    actions = [propose(place, member, f"k{member}x{n}", rng) for n in range(ideas_each)]
     if not admin:  # the administrator proposed those ideas and organises those meetups
         actions += [Action("sostengo", member, member, f"/sostengo {idea}", target=idea)
                     for idea in stage.ideas[place.name]]
         actions += [_press(stage.dinners[place.name], member, rng.choice(list(BUTTONS))),
                     _rsvp(stage.lunches[place.name], member, rng.choice(list(ANSWER_WORDS)))]
-    for action in actions:
-        if action.kind == "idea":
-            assert action.marker is not None
-            action.text = f"/idea {idea_text(rng, action.marker)} #bandi"
     rng.shuffle(actions)
     if not admin:  # the administrators chose their territory in the setup
-        actions.insert(0, Action("territorio", member, member, f"/territorio {place.name}",
-                                 territory=place.name))
+        actions.insert(0, choose_territory(place, member))
     return actions
 
 
