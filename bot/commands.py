@@ -17,7 +17,7 @@ from bot.i18n import translator
 if TYPE_CHECKING:
     from bot.context import Context
     from bot.digests.sections import Section
-    from bot.duework import DueJob
+    from bot.duework import Job
     from bot.events import PollAnswerEvent
 
 MAX_ARGS = 4000  # longer arguments are refused before any parsing
@@ -106,7 +106,7 @@ class Registry:
     ordered: list[CommandSpec] = field(default_factory=list)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     conversations: dict[str, TextHandler] = field(default_factory=dict)
-    jobs: list[DueJob] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
     digest_sections: list[Section] = field(default_factory=list)
     poll_answer_handler: PollAnswerHandler | None = None
 
@@ -135,7 +135,7 @@ class Registry:
         """Italian command name → its English alias."""
         return {spec.names[0]: spec.names[1] for spec in self.ordered if len(spec.names) > 1}
 
-    def job(self, job: DueJob) -> None:
+    def job(self, job: Job) -> None:
         self.jobs.append(job)
 
     def digest_section(self, section: Section) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import tzinfo
+from functools import lru_cache
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -11,11 +12,17 @@ class CronError(ValueError):
     """A cron expression that cannot be used."""
 
 
+@lru_cache(maxsize=4096)
 def parse_cron(expression: str, timezone: tzinfo | str = "UTC") -> CronTrigger:
     """Return the trigger for a standard five-field crontab line (minute hour day month weekday).
 
     Weekday names (MON…SUN) are the unambiguous way to write days; APScheduler numbers
     weekdays from Monday = 0, unlike classic cron, so numbers are refused.
+
+    Triggers are cached and shared: the scheduler asks every chat's schedule for its next
+    tick on each pass, and parsing is most of that cost. Sharing is safe because a
+    `CronTrigger` without jitter is never changed by `get_next_fire_time`, a pure function
+    of its arguments; callers must not change a trigger either.
     """
     fields = expression.split()
     if len(fields) != 5:

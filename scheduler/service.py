@@ -3,7 +3,9 @@
 The database says what is due (`bot.duework.DueJob.next_due`); APScheduler only holds one
 date trigger per job, for the earliest due moment, and is rebuilt from the database at
 start and whenever something changes. Work missed while the bot was down is due in the
-past, so it runs once right after the start.
+past, so it runs once right after the start. A job runs in one transaction, or — a
+`PiecewiseJob`, such as the digests — one transaction for each piece of its work; what
+each transaction wrote is handed to delivery as soon as it commits.
 
 With a fake clock (the terminal, tests), `advance()` moves time forward and runs every job
 at the moment it falls due, in order, so transcripts are reproducible.
@@ -15,6 +17,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -22,7 +26,7 @@ from apscheduler.triggers.date import DateTrigger
 from bot import metrics
 from bot.clock import FakeClock
 from bot.context import Services
-from bot.duework import DueJob, JobContext
+from bot.duework import Job, JobContext, PiecewiseJob
 from bot.outbox import Outbox
 from storage.db import Database
 
@@ -32,12 +36,15 @@ MAX_STEPS = 100_000  # a guard against a job whose next_due never moves
 
 
 class SchedulerService:
-    def __init__(self, db: Database, services: Services, jobs: Sequence[DueJob],
+    def __init__(self, db: Database, services: Services, jobs: Sequence[Job],
                  after_run: Callable[[], Awaitable[None]]) -> None:
         self.db = db
         self.services = services
         self.jobs = {job.name: job for job in jobs}
-        self.after_run = after_run  # delivers what a job wrote (and wakes the loop)
+        # Delivers what a job wrote (or wakes the delivery loop): after each transaction,
+        # so that at a tick shared by many chats the first digests go out while the
+        # others are still being composed; and at the end of each run.
+        self.after_run = after_run
         self._aps: AsyncIOScheduler | None = None
         self._pending_reconcile: asyncio.TimerHandle | None = None
         self._reconciling: asyncio.Task[None] | None = None
@@ -96,16 +103,37 @@ class SchedulerService:
 
     async def run_job(self, name: str, now: datetime) -> None:
         job = self.jobs[name]
+        if not isinstance(job, PiecewiseJob):
+            await self._run_in_transaction(name, job.run, now)
+            return
+        try:
+            async with self.db.transaction() as session:
+                pieces = await job.pieces(session, self.services, now)
+        except Exception:
+            log.exception("scheduled job %s failed; it will be tried again", name,
+                          extra={"job": name})
+            return
+        for piece in pieces:
+            await self._run_in_transaction(name, partial(job.run_piece, piece=piece), now, piece)
+
+    async def _run_in_transaction(self, name: str, work: Callable[[JobContext], Awaitable[None]],
+                                  now: datetime, piece: Any = None) -> None:
+        """`work` in a transaction of its own, then what it wrote delivered; a failure is
+        logged and rolled back (what it would have done stays due)."""
         try:
             async with self.db.transaction() as session:
                 outbox = Outbox(session, self.services.clock, self.services.platforms,
                                 self.services.config.timezone)
-                await job.run(JobContext(session, self.services, outbox, now))
+                await work(JobContext(session, self.services, outbox, now))
         except Exception:
-            log.exception("scheduled job %s failed; it will be tried again", name)
+            log.exception("scheduled job %s failed%s; it will be tried again", name,
+                          "" if piece is None else f" for {piece!r}", extra={"job": name})
+        else:
+            await self.after_run()
 
     async def run_due(self) -> None:
-        """Run every job with work due now (catching up once after downtime)."""
+        """Run every job with work due now (catching up once after downtime), then deliver
+        whatever is due (at the start, what was left before a stop)."""
         now = self.services.clock.now()
         for name, due in (await self._due_times()).items():
             if due is not None and due <= now:

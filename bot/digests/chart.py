@@ -3,8 +3,9 @@ the last eight weeks — a small PNG sent as an image where the platform shows i
 
 Drawn with matplotlib's Agg backend (no display, no pyplot state, the fonts it ships with),
 which is an optional extra (`pip install piazzabot[charts]`): without it the digest's text
-goes alone. The counts come from the sections (`counts_only`), one pass per week: a fixed
-number of queries whatever the number of territories.
+goes alone. The counts come from the sections, the weeks among the periods of the staff
+digest's one counting pass (`bot.digests.staff.compared`, `DigestScope.over`): a fixed number
+of queries whatever the number of territories or weeks.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from babel.dates import format_date
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import Services
-from bot.digests.sections import DigestScope, gather
+from bot.digests.sections import DigestScope, Tally
 from bot.messages import Attachment, OutMessage, plain_inlines, rich
 
 log = logging.getLogger(__name__)
@@ -27,6 +26,7 @@ log = logging.getLogger(__name__)
 WEEKS = 8
 LINES = 6  # territories drawn one by one; the others are summed in one more line
 WIDTH, HEIGHT, DPI = 8.0, 4.0, 80  # 640 × 320 pixels
+NAME_LENGTH = 30  # characters of a territory's name in the legend (its right third)
 
 
 def available() -> bool:
@@ -37,6 +37,12 @@ def available() -> bool:
     return True
 
 
+def wanted(scope: DigestScope) -> bool:
+    """Whether the digest of `scope` ends with the chart: the weekly staff digest, where
+    images are shown and matplotlib is installed."""
+    return scope.kind == "staff_weekly" and scope.target.caps.images and available()
+
+
 def week_starts(end: datetime, scope: DigestScope) -> list[datetime]:
     """The starts of the WEEKS weeks before `end`, and `end`: wall-clock weeks in the
     scope's zone (a week across a change of the clocks is an hour longer or shorter)."""
@@ -44,19 +50,22 @@ def week_starts(end: datetime, scope: DigestScope) -> list[datetime]:
     return [(local - timedelta(weeks=WEEKS - n)).astimezone(UTC) for n in range(WEEKS + 1)]
 
 
-async def weekly_members(session: AsyncSession, services: Services,
-                         scope: DigestScope) -> tuple[list[datetime], dict[int, list[int]]]:
-    """The weeks' starts, and territory id → members who took part in each week."""
-    bounds = week_starts(scope.end, scope)
+def weeks(scope: DigestScope) -> list[tuple[datetime, datetime]]:
+    """The chart's weeks, oldest first: the periods whose tallies `message` is given."""
+    return list(pairwise(week_starts(scope.end, scope)))
+
+
+def weekly_members(weekly: list[list[Tally]]) -> dict[int, list[int]]:
+    """Territory id → members who took part in each week, from each week's tallies."""
     series: dict[int, list[int]] = {}
-    for week, (start, end) in enumerate(pairwise(bounds)):
+    for week, tallies in enumerate(weekly):
         members: dict[int, set[int]] = {}
-        for result in await gather(session, services, scope.period(start, end)):
-            for territory_id, who in result.members.items():
+        for tally in tallies:
+            for territory_id, who in tally.members.items():
                 members.setdefault(territory_id, set()).update(who)
         for territory_id, who in members.items():
             series.setdefault(territory_id, [0] * WEEKS)[week] = len(who)
-    return bounds[:-1], series
+    return series
 
 
 Line = tuple[str, list[int]]  # a name, and a value for each week
@@ -64,7 +73,11 @@ Line = tuple[str, list[int]]  # a name, and a value for each week
 
 def draw(title: str, labels: list[str], lines: list[Line], others: Line | None = None) -> bytes:
     """The PNG: one line per territory, and `others` (the rest, summed) dashed in grey;
-    weeks along the bottom."""
+    weeks along the bottom, the legend on the right.
+
+    The margins are fixed (names in the legend are cut to NAME_LENGTH): with
+    `bbox_inches="tight"`, saving drew the figure twice, once to measure it — a third of
+    the weekly staff digest's CPU time beside its queries."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -83,31 +96,32 @@ def draw(title: str, labels: list[str], lines: list[Line], others: Line | None =
     axes.grid(axis="y", alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    figure.subplots_adjust(left=0.06, right=0.70, bottom=0.09, top=0.91)
     out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.15,
-                   metadata={"Software": None})
+    figure.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
     return out.getvalue()
 
 
-async def message(session: AsyncSession, services: Services,
-                  scope: DigestScope) -> list[OutMessage]:
-    """The chart as a message of its own, or none: no images here, no matplotlib, or no
-    activity in eight weeks."""
-    if not scope.target.caps.images or not available():
-        return []
-    starts, series = await weekly_members(session, services, scope)
+def _short(name: str) -> str:
+    return name if len(name) <= NAME_LENGTH else name[:NAME_LENGTH - 1] + "…"
+
+
+async def message(scope: DigestScope, weekly: list[list[Tally]]) -> list[OutMessage]:
+    """The chart as a message of its own, or none if no one took part in eight weeks.
+    `weekly`: each of `weeks(scope)`'s tallies."""
+    series = weekly_members(weekly)
     if not series:
         return []
     t = scope.t
     ranked = sorted(series, key=lambda tid: (-sum(series[tid]), scope.names.get(tid, "")))
-    lines = [(scope.names.get(tid, "?"), series[tid]) for tid in ranked[:LINES]]
+    lines = [(_short(scope.names.get(tid, "?")), series[tid]) for tid in ranked[:LINES]]
     others: Line | None = None
     if len(ranked) > LINES:
         rest = [sum(series[tid][week] for tid in ranked[LINES:]) for week in range(WEEKS)]
         name = t.n_("one other territory", "{n} other territories", len(ranked) - LINES)
         others = (plain_inlines(name), rest)
-    labels = [format_date(s.astimezone(scope.zone), "d MMM", locale=t.babel_locale)
-              for s in starts]
+    labels = [format_date(start.astimezone(scope.zone), "d MMM", locale=t.babel_locale)
+              for start, _ in weeks(scope)]
     title = t.p_("Members who took part, week by week")
     try:
         png = await asyncio.to_thread(draw, title, labels, lines, others)

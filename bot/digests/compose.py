@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Services
 from bot.digests import chart, staff
-from bot.digests.sections import DigestScope, gather
+from bot.digests.sections import DigestScope, gather, tallies
 from bot.messages import Block, Inline, OutMessage, Paragraph, RichText, rich
 
 
@@ -47,7 +47,14 @@ async def compose(session: AsyncSession, services: Services, scope: DigestScope,
     configuration, or `empty`, asks for one line then)."""
     results = await gather(session, services, scope)
     t = scope.t
-    lines = staff.territory_lines(scope, results) if scope.for_staff else []
+    drawn, counted = chart.wanted(scope), results
+    if scope.for_staff:
+        # Its own period and those it compares with, counted in one pass: the period,
+        # the one before, the last 30 days and the chart's weeks (its lists count nothing).
+        periods = [(scope.start, scope.end), *staff.compared(scope),
+                   *(chart.weeks(scope) if drawn else [])]
+        counted = await gather(session, services, scope.over(periods))
+    lines = staff.territory_lines(scope, tallies(counted)) if scope.for_staff else []
     news = [block for result in results for block in result.blocks]
     if not lines and not news:
         if (empty or services.config.digests.empty) == "skip":
@@ -59,18 +66,18 @@ async def compose(session: AsyncSession, services: Services, scope: DigestScope,
                                locale=t.babel_locale)
         head.append(Paragraph(t._("<i>Late: this digest was due on {when}.</i>", when=when)))
     tail = [block for result in results for block in result.standing]
-    if scope.for_staff:
-        body = [*await staff.totals(session, services, scope, results), *lines, *news]
-        tail += await staff.inactive(session, services, scope)
-    else:
-        body = news
-        active = set().union(*(r.active_members for r in results))
+    if not scope.for_staff:
+        active = set().union(*(tally.active_members for tally in tallies(results)))
         if active:
             tail.append(Paragraph(t.n_("One member took part.", "{n} members took part.",
                                        len(active))))
+        return split(head, news + tail, scope.target.caps.max_text)
+    body = [*staff.totals(scope, tallies(counted), tallies(counted, 1)), *lines, *news]
+    tail += staff.inactive(scope, tallies(counted, 2))
     messages = split(head, body + tail, scope.target.caps.max_text)
-    if scope.kind == "staff_weekly":
-        messages += await chart.message(session, services, scope)
+    if drawn:
+        weekly = [tallies(counted, 3 + week) for week in range(chart.WEEKS)]
+        messages += await chart.message(scope, weekly)
     return messages
 
 

@@ -10,7 +10,6 @@ the missed ticks become one digest, sent once, saying it is late.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,8 +27,6 @@ from bot.messages import OutMessage
 from bot.outbox import Outbox, Target
 from storage.models import Chat, Territory
 from storage.models.digests import DigestRun, DigestSetting
-
-log = logging.getLogger(__name__)
 
 LATE_AFTER = timedelta(minutes=15)  # a digest sent this long after its tick says it is late
 KINDS_BY_CHAT: dict[str, tuple[DigestKind, ...]] = {
@@ -67,7 +64,9 @@ async def plans(session: AsyncSession, services: Services,
     if not chats:
         return []
     ids = [c.id for c in chats]
-    territories = {t.id: t for t in await session.scalars(select(Territory))}
+    places = [c.territory_id for c in chats if c.territory_id is not None]
+    territories = {t.id: t for t in await session.scalars(
+        select(Territory).where(Territory.id.in_(places)))}
     settings = {(s.chat_id, s.kind): s.cron for s in await session.scalars(
         select(DigestSetting).where(DigestSetting.chat_id.in_(ids)))}
     last = {(chat_id, kind): end for chat_id, kind, end in await session.execute(
@@ -114,8 +113,19 @@ async def send(session: AsyncSession, services: Services, outbox: Outbox, plan: 
     return bool(messages)
 
 
+def _covered(plan: Plan, owed: Sequence[Plan], end: datetime, now: datetime) -> bool:
+    """A daily staff digest is not sent when the chat's weekly one tells its period: the
+    weekly one is due now too, or has already been told up to `end` (by a run that died
+    before reaching the daily one)."""
+    if plan.kind != "staff":
+        return False
+    weekly = next((p for p in owed if p.kind == "staff_weekly"), None)
+    return weekly is not None and (weekly.last_end >= end or weekly.next_due() <= now)
+
+
 class DigestJob:
-    """The scheduler's view of digests (a `bot.duework.DueJob`)."""
+    """The scheduler's view of digests (a `bot.duework.PiecewiseJob`): each piece is one
+    chat's digest of one kind, (chat id, kind)."""
 
     name = "digests"
 
@@ -123,18 +133,22 @@ class DigestJob:
         dues = [plan.next_due() for plan in await plans(session, services)]
         return min(dues) if dues else None
 
-    async def run(self, job: JobContext) -> None:
-        due = [(plan, ticks) for plan in await plans(job.session, job.services)
-               if (ticks := plan.schedule.ticks_between(plan.last_end, job.now))]
-        weekly_chats = {plan.chat.id for plan, _ in due if plan.kind == "staff_weekly"}
-        for plan, ticks in due:
-            end = ticks[-1]
-            late = len(ticks) > 1 or job.now - end > LATE_AFTER
-            covered = plan.kind == "staff" and plan.chat.id in weekly_chats
-            try:
-                async with job.session.begin_nested():
-                    await send(job.session, job.services, job.outbox, plan, end, job.now,
-                               late_for=ticks[0] if late else None, skip=covered)
-            except Exception:  # one chat's failure must not hold back the others
-                log.exception("digest %s for chat %s failed; it stays due", plan.kind,
-                              plan.chat.id)
+    async def pieces(self, session: AsyncSession, services: Services,
+                     now: datetime) -> list[tuple[int, DigestKind]]:
+        return [(plan.chat.id, plan.kind) for plan in await plans(session, services)
+                if plan.next_due() <= now]
+
+    async def run_piece(self, job: JobContext, piece: tuple[int, DigestKind]) -> None:
+        """Compose, write and claim one chat's digest, read afresh: a piece listed before a
+        crash or by another run may have been told since (then there is nothing to do)."""
+        chat_id, kind = piece
+        owed = await plans(job.session, job.services, [chat_id])
+        plan = next((p for p in owed if p.kind == kind), None)
+        ticks = plan.schedule.ticks_between(plan.last_end, job.now) if plan else []
+        if plan is None or not ticks:
+            return
+        end = ticks[-1]
+        late = len(ticks) > 1 or job.now - end > LATE_AFTER
+        await send(job.session, job.services, job.outbox, plan, end, job.now,
+                   late_for=ticks[0] if late else None,
+                   skip=_covered(plan, owed, end, job.now))

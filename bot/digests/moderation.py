@@ -67,7 +67,7 @@ async def moderation_section(session: AsyncSession, scope: DigestScope) -> Secti
                                  .where(*during)) or 0
     people = {e.actor_id for e in entries if e.actor_id is not None} | {
         int(_number(e.subject)) for e in entries
-        if (e.subject or "").startswith("member:") and _number(e.subject).isdigit()}
+        if (e.subject or "").startswith("member:") and _number(e.subject).isdecimal()}
     names = dict((await session.execute(
         select(Member.id, Member.display_name).where(Member.id.in_(people)))).all())
     t = scope.t
@@ -76,7 +76,7 @@ async def moderation_section(session: AsyncSession, scope: DigestScope) -> Secti
         actor = (names.get(entry.actor_id, "?") if entry.actor_id is not None
                  else t.p_("the bot"))
         subject = _number(entry.subject)
-        if (entry.subject or "").startswith("member:") and subject.isdigit():
+        if (entry.subject or "").startswith("member:") and subject.isdecimal():
             subject = names.get(int(subject), "?")
         say = SAYINGS[entry.action]
         place = scope.place(entry.territory_id) if entry.territory_id is not None else ()

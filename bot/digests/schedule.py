@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -28,11 +29,7 @@ class Schedule:
 
     def next_after(self, moment: datetime) -> datetime:
         """The first tick strictly after `moment`, in UTC."""
-        trigger = parse_cron(self.expression, self.zone)
-        fire = trigger.get_next_fire_time(None, moment + timedelta(seconds=1))
-        if fire is None:
-            raise CronError("this schedule never fires")
-        return fire.astimezone(UTC)
+        return _next_tick(self.expression, self.zone, moment)
 
     def ticks_between(self, after: datetime, until: datetime) -> list[datetime]:
         """Every tick in (after, until], oldest first (at most MAX_TICKS)."""
@@ -42,6 +39,16 @@ class Schedule:
             ticks.append(tick)
             tick = self.next_after(tick)
         return ticks
+
+
+@lru_cache(maxsize=8192)
+def _next_tick(expression: str, zone: ZoneInfo, moment: datetime) -> datetime:
+    """`Schedule.next_after`, remembered: the scheduler asks every chat's schedule for its
+    next tick after the same last period's end on each pass (a pure function of these)."""
+    fire = parse_cron(expression, zone).get_next_fire_time(None, moment + timedelta(seconds=1))
+    if fire is None:
+        raise CronError("this schedule never fires")
+    return fire.astimezone(UTC)
 
 
 def describe(expression: str, locale: str) -> str:

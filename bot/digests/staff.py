@@ -1,16 +1,14 @@
 """The staff digest's own parts, made from the sections' counts: each territory in one short
 line, the totals with their change against the period before, and the territories with no
-activity for 30 days. Each other period is one more pass of the sections with
-`counts_only` — a fixed number of grouped queries, whatever the number of territories."""
+activity for 30 days. The periods compared with (`compared`) are counted in one pass of the
+sections over them all (`DigestScope.over`) — a fixed number of grouped queries, whatever
+the number of territories or periods."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.context import Services
-from bot.digests.sections import DigestScope, SectionResult, gather
+from bot.digests.sections import DigestScope, Tally
 from bot.i18n import N_
 from bot.messages import Block, Bold, BulletList, Inline, Paragraph, Text
 
@@ -20,7 +18,14 @@ MAX_LINES = 20  # territories told one by one; the rest are counted
 MAX_NAMES = 30  # inactive territories named
 
 
-def metrics(results: list[SectionResult]) -> dict[str, int]:
+def compared(scope: DigestScope) -> list[tuple[datetime, datetime]]:
+    """The periods the digest of `scope` compares with: the one before (as long; for
+    `totals`) and the last 30 days (for `inactive`)."""
+    return [(scope.start - (scope.end - scope.start), scope.start),
+            (scope.end - INACTIVE, scope.end)]
+
+
+def metrics(results: list[Tally]) -> dict[str, int]:
     """Every section's metrics summed over the territories, then the members who took part
     (each once, whatever they did and wherever)."""
     out = {name: n for result in results for name, n in result.metrics.items()}
@@ -28,7 +33,7 @@ def metrics(results: list[SectionResult]) -> dict[str, int]:
     return out
 
 
-def _by_territory(results: list[SectionResult]) -> dict[int, dict[str, int]]:
+def _by_territory(results: list[Tally]) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
     for result in results:
         for territory_id, counts in result.counts.items():
@@ -46,7 +51,7 @@ def _by_territory(results: list[SectionResult]) -> dict[int, dict[str, int]]:
     return {territory_id: counts for territory_id, counts in out.items() if counts}
 
 
-def territory_lines(scope: DigestScope, results: list[SectionResult]) -> list[Block]:
+def territory_lines(scope: DigestScope, results: list[Tally]) -> list[Block]:
     """Each territory with activity in one line — its non-zero counts — most active first."""
     counts = _by_territory(results)
     if not counts:
@@ -67,18 +72,14 @@ def territory_lines(scope: DigestScope, results: list[SectionResult]) -> list[Bl
     return blocks
 
 
-async def totals(session: AsyncSession, services: Services, scope: DigestScope,
-                 results: list[SectionResult]) -> list[Block]:
-    """Totals of the period and their change against the period before (as long)."""
-    now = metrics(results)
-    before = metrics(await gather(session, services,
-                                  scope.period(scope.start - (scope.end - scope.start),
-                                               scope.start)))
+def totals(scope: DigestScope, results: list[Tally], before: list[Tally]) -> list[Block]:
+    """Totals of the period and their change against the period before."""
+    now, then = metrics(results), metrics(before)
     items = []
     for name, n in now.items():
-        if not n and not before.get(name):
+        if not n and not then.get(name):
             continue
-        delta = n - before.get(name, 0)
+        delta = n - then.get(name, 0)
         change = f"{delta:+d}" if delta else "="
         items.append((Text(f"{scope.t.gettext(name)}: {n} ({change})"),))
     if not items:
@@ -87,12 +88,11 @@ async def totals(session: AsyncSession, services: Services, scope: DigestScope,
             BulletList(tuple(items))]
 
 
-async def inactive(session: AsyncSession, services: Services,
-                   scope: DigestScope) -> list[Block]:
-    """The territories older than 30 days in which nothing was counted in the last 30."""
+def inactive(scope: DigestScope, last_days: list[Tally]) -> list[Block]:
+    """The territories older than 30 days in which nothing was counted in the last 30
+    (`last_days`)."""
     since = scope.end - INACTIVE
-    active = set().union(*(r.active_territories for r in await gather(
-        session, services, scope.period(since, scope.end))))
+    active = set().union(*(tally.active_territories for tally in last_days))
     quiet = [t.name for t in scope.territories
              if t.id not in active and t.created_at < since]
     if not quiet:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digests.sections import DigestScope, SectionResult
@@ -38,7 +38,8 @@ def _visible(scope: DigestScope) -> tuple:
 
 async def ideas_section(session: AsyncSession, scope: DigestScope) -> SectionResult:
     result = SectionResult()
-    await _count(session, scope, result)
+    if scope.counting:
+        await _count(session, scope, result)
     if scope.counts_only:
         return result
     if scope.for_staff:
@@ -53,16 +54,17 @@ async def _count(session: AsyncSession, scope: DigestScope, result: SectionResul
     """Three grouped queries: ideas proposed (by author), supports (by supporter), answers."""
     visible = _visible(scope)
     result.count_members(PROPOSED_METRIC, await session.execute(
-        select(Idea.territory_id, Idea.author_id, func.count())
+        select(Idea.territory_id, Idea.author_id, *scope.tally(Idea.created_at))
         .where(*visible, *scope.during(Idea.created_at))
         .group_by(Idea.territory_id, Idea.author_id)))
     result.count_members(SUPPORTS_METRIC, await session.execute(
-        select(Idea.territory_id, IdeaSupport.member_id, func.count())
+        select(Idea.territory_id, IdeaSupport.member_id, *scope.tally(IdeaSupport.created_at))
         .join(Idea, Idea.id == IdeaSupport.idea_id)
         .where(*visible, *scope.during(IdeaSupport.created_at))
         .group_by(Idea.territory_id, IdeaSupport.member_id)))
     result.count(ANSWERED_METRIC, await session.execute(
-        select(Idea.territory_id, func.count(distinct(IdeaEvent.idea_id)))
+        select(Idea.territory_id,
+               *scope.tally(IdeaEvent.created_at, IdeaEvent.idea_id, unique=True))
         .join(Idea, Idea.id == IdeaEvent.idea_id)
         .where(*visible, IdeaEvent.kind == "status", *scope.during(IdeaEvent.created_at))
         .group_by(Idea.territory_id)))

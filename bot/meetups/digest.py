@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digests.sections import DigestScope, SectionResult
@@ -30,7 +30,8 @@ GOING_METRIC = N_("People going")
 
 async def meetups_section(session: AsyncSession, scope: DigestScope) -> SectionResult:
     result = SectionResult()
-    await _count(session, scope, result)
+    if scope.counting:
+        await _count(session, scope, result)
     if scope.counts_only or scope.for_staff:  # staff: each territory's line tells the counts
         return result
     scheduled = (scope.in_territories(Meetup.territory_id), Meetup.status == "scheduled")
@@ -63,18 +64,23 @@ async def _count(session: AsyncSession, scope: DigestScope, result: SectionResul
     """Three grouped queries: meetups held and people going; answers; meetups proposed."""
     in_scope = scope.in_territories(Meetup.territory_id)
     going = MeetupAnswer.answer == GOING
+    held = scope.tally(Meetup.starts_at, Meetup.id, unique=True)
+    people = scope.tally(Meetup.starts_at, MeetupAnswer.id)
     rows = (await session.execute(
-        select(Meetup.territory_id, func.count(func.distinct(Meetup.id)),
-               func.count(MeetupAnswer.id))
+        select(Meetup.territory_id, *held, *people)
         .outerjoin(MeetupAnswer, and_(MeetupAnswer.meetup_id == Meetup.id, going))
         .where(in_scope, Meetup.status == "scheduled", *scope.during(Meetup.starts_at))
         .group_by(Meetup.territory_id))).all()
-    result.count(HELD_METRIC, ((territory, held) for territory, held, _ in rows))
-    result.count(GOING_METRIC, ((territory, people) for territory, _, people in rows))
+    periods = len(held)
+    result.count(HELD_METRIC, ((row[0], *row[1:1 + periods]) for row in rows))
+    result.count(GOING_METRIC, ((row[0], *row[1 + periods:]) for row in rows))
     result.took_part(await session.execute(
-        select(Meetup.territory_id, MeetupAnswer.member_id)
+        select(Meetup.territory_id, MeetupAnswer.member_id,
+               *scope.tally(MeetupAnswer.answered_at))
         .join(Meetup, Meetup.id == MeetupAnswer.meetup_id)
-        .where(in_scope, *scope.during(MeetupAnswer.answered_at)).distinct()))
+        .where(in_scope, *scope.during(MeetupAnswer.answered_at))
+        .group_by(Meetup.territory_id, MeetupAnswer.member_id)))
     result.took_part(await session.execute(
-        select(Meetup.territory_id, Meetup.organiser_id)
-        .where(in_scope, *scope.during(Meetup.created_at)).distinct()))
+        select(Meetup.territory_id, Meetup.organiser_id, *scope.tally(Meetup.created_at))
+        .where(in_scope, *scope.during(Meetup.created_at))
+        .group_by(Meetup.territory_id, Meetup.organiser_id)))

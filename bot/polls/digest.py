@@ -5,7 +5,7 @@ polls (see `bot.digests.sections`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digests.sections import DigestScope, SectionResult
@@ -47,14 +47,16 @@ def _closed_item(scope: DigestScope, poll: Poll,
 async def polls_section(session: AsyncSession, scope: DigestScope) -> SectionResult:
     result = SectionResult()
     in_scope = scope.in_territories(Poll.territory_id)
-    result.count(CLOSED_METRIC, await session.execute(
-        select(Poll.territory_id, func.count()).where(in_scope, *scope.during(Poll.closed_at))
-        .group_by(Poll.territory_id)))
-    result.count_members(ANSWERS_METRIC, await session.execute(
-        select(Poll.territory_id, PollVote.member_id, func.count())
-        .join(Poll, Poll.id == PollVote.poll_id)
-        .where(in_scope, *scope.during(PollVote.voted_at))
-        .group_by(Poll.territory_id, PollVote.member_id)))
+    if scope.counting:
+        result.count(CLOSED_METRIC, await session.execute(
+            select(Poll.territory_id, *scope.tally(Poll.closed_at))
+            .where(in_scope, *scope.during(Poll.closed_at))
+            .group_by(Poll.territory_id)))
+        result.count_members(ANSWERS_METRIC, await session.execute(
+            select(Poll.territory_id, PollVote.member_id, *scope.tally(PollVote.voted_at))
+            .join(Poll, Poll.id == PollVote.poll_id)
+            .where(in_scope, *scope.during(PollVote.voted_at))
+            .group_by(Poll.territory_id, PollVote.member_id)))
     if scope.counts_only or scope.for_staff:  # staff: each territory's line tells the counts
         return result
     closed = list(await session.scalars(

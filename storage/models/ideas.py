@@ -53,10 +53,14 @@ class IdeaSupport(Base):
     """A member supports an idea; at most once (the primary key says so)."""
 
     __tablename__ = "idea_supports"
+    __table_args__ = (
+        # digests: the supports of a period, read from the index alone (who, for which idea)
+        Index("ix_idea_supports_created_idea_member", "created_at", "idea_id", "member_id"),
+    )
 
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(index=True)  # digests: supports of a period
+    created_at: Mapped[datetime]
 
 
 class IdeaReport(Base):

@@ -27,13 +27,15 @@ ROME = ZoneInfo("Europe/Rome")
 
 
 async def new_territories(session: AsyncSession, scope: DigestScope) -> SectionResult:
-    rows = (await session.execute(select(Territory.id, Territory.name).where(
-        Territory.created_at >= scope.start, Territory.created_at < scope.end)
-        .order_by(Territory.name))).all()
+    rows = (await session.execute(
+        select(Territory.id, Territory.name, *scope.tally(Territory.created_at))
+        .where(*scope.during(Territory.created_at))
+        .group_by(Territory.id, Territory.name).order_by(Territory.name))).all()
     if not rows:
         return SectionResult()
-    result = SectionResult([paragraph("Nuovi territori: " + ", ".join(n for _, n in rows))])
-    result.count("Ideas proposed", ((territory_id, 1) for territory_id, _ in rows))
+    result = SectionResult([] if scope.counts_only else [
+        paragraph("Nuovi territori: " + ", ".join(name for _, name, *_ in rows))])
+    result.count("Ideas proposed", ((territory_id, *n) for territory_id, _, *n in rows))
     return result
 
 

@@ -1,7 +1,8 @@
 """Digests with the real sections: the staff digest across several territories (each in one
 line, totals, the most supported ideas, ideas waiting, moderation, quiet territories, the
 chart), the territory digest's meetups window, bounded queries, the schedules across the
-October change of the clocks, and a crash between two chats of one run."""
+October change of the clocks, a crash between two chats of one run, and each digest of a
+shared tick in a transaction of its own, delivered as soon as it is committed."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import RetryLater
+from bot.app import App
 from bot.digests import chart
 from bot.digests.compose import compose
 from bot.digests.engine import plans, scope_for
-from bot.digests.sections import DigestKind
+from bot.digests.sections import DigestKind, DigestScope, SectionResult
 from bot.messages import OutMessage
 from bot.outbox import Outbox
 from storage.db import Database
@@ -326,4 +329,82 @@ async def test_a_crash_between_two_chats_of_one_run(sqlite_url: str) -> None:
     async with revived.app.db.transaction() as session:
         kinds = [r.kind for r in await session.scalars(select(DigestRun))]
     assert kinds == ["territory", "territory"]
+    await revived.stop()
+
+
+class ProcessDied(BaseException):
+    """The process dies here: nothing in the bot catches it."""
+
+
+class Faults:
+    """A digest section that fails in the territory digests of the territories named in
+    `where`, with the exception given there."""
+
+    def __init__(self) -> None:
+        self.where: dict[str, BaseException] = {}
+
+    async def section(self, session: AsyncSession, scope: DigestScope) -> SectionResult:
+        for place in scope.territories if scope.kind == "territory" else ():
+            if place.name in self.where:
+                raise self.where[place.name]
+        return SectionResult()
+
+    def prepare(self, app: App) -> None:
+        app.services.registry.digest_section(self.section)
+
+
+async def told(database_url: str) -> list[tuple[str, str]]:
+    """(chat, local period end) of every digest claimed, in the order they were claimed."""
+    database = Database(database_url)
+    try:
+        async with database.transaction() as session:
+            rows = (await session.execute(
+                select(Chat.external_id, DigestRun.period_end)
+                .join(Chat, Chat.id == DigestRun.chat_id).order_by(DigestRun.id))).all()
+    finally:
+        await database.dispose()
+    return [(chat, end.astimezone(ROME).strftime("%a %d %H:%M")) for chat, end in rows]
+
+
+def digests_sent(bot: Bot) -> list[tuple[str, str]]:
+    """(chat, period) of each territory digest that reached a chat."""
+    return [(s.item.destination.chat_id or "", s.text.splitlines()[2]) for s in bot.adapter.sent
+            if s.text.startswith("Cosa è successo a")]
+
+
+async def test_each_digest_of_a_shared_tick_is_a_transaction_of_its_own(
+        database_url: str) -> None:
+    """Milano, Bologna and Torino share Monday 09:00. Bologna's digest fails: the other two
+    go out and Bologna's stays due, to go out (late) once the fault is gone. A week later the
+    process dies while composing Bologna's: Milano's, composed before, stays told; after the
+    restart Bologna and Torino get theirs, and nobody gets one twice."""
+    faults = Faults()
+    bot = await Bot.started(database_url, prepare=faults.prepare)  # Tuesday 1 December
+    for n, name in enumerate(("Milano", "Bologna", "Torino")):
+        await bot.send("marco", await territory(bot, name), f"/idea {IDEAS[n]}")
+    faults.where["Bologna"] = RuntimeError("this territory's digest fails")
+    await bot.app.scheduler.advance(bot.clock, timedelta(days=6))  # Monday 7, 10:00
+    first_week = "Periodo: 1 dicembre – 7 dicembre 2026."
+    assert digests_sent(bot) == [("milano", first_week), ("torino", first_week)]
+    assert await told(database_url) == [("milano", "Mon 07 09:00"), ("torino", "Mon 07 09:00")]
+    del faults.where["Bologna"]
+    await bot.app.scheduler.advance(bot.clock, timedelta(minutes=5))
+    assert digests_sent(bot)[2:] == [("bologna", first_week)]
+    assert "In ritardo" in bot.adapter.sent[-1].text
+    for n, chat in enumerate(("milano", "bologna", "torino"), start=3):
+        await bot.send("sara", chat, f"/idea {IDEAS[n]}")
+    faults.where["Bologna"] = ProcessDied()
+    with pytest.raises(ProcessDied):
+        await bot.app.scheduler.advance(bot.clock, timedelta(days=7))  # Monday 14, 09:00
+    assert (await told(database_url))[3:] == [("milano", "Mon 14 09:00")]
+    second_week = "Periodo: 7 dicembre – 14 dicembre 2026."
+    assert digests_sent(bot)[3:] == [("milano", second_week)]  # delivered once committed
+    await bot.stop()
+    del faults.where["Bologna"]
+    revived = await Bot.started(database_url, now=bot.clock.now() + timedelta(minutes=5),
+                                prepare=faults.prepare)
+    await revived.app.scheduler.advance(revived.clock, timedelta(days=1))
+    assert digests_sent(revived) == [("bologna", second_week), ("torino", second_week)]
+    assert sorted((await told(database_url))[3:]) == [
+        ("bologna", "Mon 14 09:00"), ("milano", "Mon 14 09:00"), ("torino", "Mon 14 09:00")]
     await revived.stop()

@@ -112,6 +112,7 @@ async def test_text_votes_change_and_withdraw(bot: Bot) -> None:
     ("1", "Quali opzioni? Esempio: /vota 1 1 2"),
     ("1 4", "Il sondaggio n. 1 ha le opzioni da 1 a 3; «4» non è tra queste. Esempio: /vota 1 1 2"),
     ("1 0", "Il sondaggio n. 1 ha le opzioni da 1 a 3; «0» non è tra queste. Esempio: /vota 1 1 2"),
+    ("1 ¹", "Il sondaggio n. 1 ha le opzioni da 1 a 3; «¹» non è tra queste. Esempio: /vota 1 1 2"),
     ("9 1", "Non c'è un sondaggio numero 9 a Milano. /sondaggi li mostra."),
     ("uno 1", "Quale sondaggio? Scrivi il suo numero, come in /vota 3 1 2. /sondaggi li mostra."),
     ("1 " + "1 " * 50, "Sono tante risposte: un sondaggio ha al massimo 10 opzioni. Esempio: "
