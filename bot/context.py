@@ -127,38 +127,48 @@ class Context:
 
 
 async def load_context(session: AsyncSession, services: Services, event: Event) -> Context:
-    """Find or create the chat, the sender's identity and member; resolve the territory."""
-    chat = await _chat(session, services, event)
-    identity, member = await _identity(session, services.clock, event)
-    territory_id = member.home_territory_id if chat.is_private else chat.territory_id
-    territory = await session.get(Territory, territory_id) if territory_id else None
+    """Find or create the chat, the sender's identity and member; resolve the territory
+    (the chat's, or in a private chat the member's chosen one). Two queries for a known
+    chat and sender: each row comes with the territory it may need."""
+    chat, chat_territory = await _chat(session, services, event)
+    identity, member, home = await _identity(session, services.clock, event,
+                                             with_home=chat.is_private)
+    territory = home if chat.is_private else chat_territory
     return Context(session, services, event, chat, identity, member, territory)
 
 
-async def _chat(session: AsyncSession, services: Services, event: Event) -> Chat:
+async def _chat(session: AsyncSession, services: Services,
+                event: Event) -> tuple[Chat, Territory | None]:
     ref = event.chat
-    chat = await session.scalar(
-        select(Chat).where(Chat.platform == event.platform, Chat.external_id == ref.external_id))
-    if chat is None:
+    found = (await session.execute(
+        select(Chat, Territory).outerjoin(Territory, Territory.id == Chat.territory_id)
+        .where(Chat.platform == event.platform, Chat.external_id == ref.external_id))).first()
+    if found is None:
         chat = Chat(platform=event.platform, external_id=ref.external_id, title=ref.title,
                     is_private=ref.is_private, kind="unbound", locale=services.config.locale,
                     active=True, created_at=services.clock.now())
         session.add(chat)
         await session.flush()
-    else:
-        if ref.title and chat.title != ref.title:
-            chat.title = ref.title
-        if not chat.active:
-            chat.active = True
-    return chat
+        return chat, None
+    chat, territory = found
+    if ref.title and chat.title != ref.title:
+        chat.title = ref.title
+    if not chat.active:
+        chat.active = True
+    return chat, territory
 
 
-async def _identity(session: AsyncSession, clock: Clock, event: Event) -> tuple[Identity, Member]:
+async def _identity(session: AsyncSession, clock: Clock, event: Event, *,
+                    with_home: bool) -> tuple[Identity, Member, Territory | None]:
+    """The sender's identity and member, and (`with_home`) the member's chosen territory."""
     sender = event.sender
-    identity = await session.scalar(
-        select(Identity).where(Identity.platform == event.platform,
-                               Identity.user_id == sender.user_id))
-    if identity is None:
+    query = (select(Identity, Member).join(Member, Member.id == Identity.member_id)
+             .where(Identity.platform == event.platform, Identity.user_id == sender.user_id))
+    if with_home:
+        query = query.add_columns(Territory).outerjoin(
+            Territory, Territory.id == Member.home_territory_id)
+    found = (await session.execute(query)).first()
+    if found is None:
         member = Member(display_name=sender.display_name, created_at=clock.now())
         session.add(member)
         await session.flush()
@@ -167,9 +177,9 @@ async def _identity(session: AsyncSession, clock: Clock, event: Event) -> tuple[
                             created_at=clock.now())
         session.add(identity)
         await session.flush()
-        return identity, member
+        return identity, member, None
+    identity, member = found[0], found[1]
     if identity.display_name != sender.display_name or identity.username != sender.username:
         identity.display_name = sender.display_name
         identity.username = sender.username
-    member = await session.get_one(Member, identity.member_id)
-    return identity, member
+    return identity, member, found[2] if with_home else None

@@ -33,7 +33,7 @@ from bot.events import (
 from bot.messages import plain_inlines
 from bot.ratelimit import CommandLimiter, Verdict
 from bot.sanitize import clean_event
-from storage.db import Database
+from storage.db import Database, insert_or_skip
 from storage.models import ActionToken, Chat, Conversation, PostedMessage, ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class Dispatcher:
         self.poll_answer_handler: PollAnswerHandler | None = (
             services.registry.poll_answer_handler)
         self.limiter = CommandLimiter(services.config.limits.commands_per_minute)
+        self._claim = _claim_statement(db.dialect)
 
     async def handle(self, event: Event) -> ActionOutcome | None:
         """Process `event` once. For an action, returns the toast to show the sender."""
@@ -58,7 +59,10 @@ class Dispatcher:
     async def _handle(self, event: Event) -> ActionOutcome | None:
         try:
             async with self.db.transaction() as session:
-                if not await _claim(session, event, self.services.clock.now()):
+                claimed = await session.execute(self._claim, {
+                    "platform": event.platform, "event_id": event.event_id,
+                    "processed_at": self.services.clock.now()})
+                if not claimed.rowcount:  # type: ignore[attr-defined]
                     log.debug("duplicate event %s/%s skipped", event.platform, event.event_id)
                     metrics.DUPLICATES.labels(event.platform).inc()
                     return None
@@ -72,7 +76,8 @@ class Dispatcher:
                     outcome = await self._run(ctx)
         except IntegrityError:
             # The same event raced in through a second connection and won: nothing to do.
-            log.info("event %s/%s already being processed", event.platform, event.event_id)
+            log.info("event %s/%s already being processed", event.platform, event.event_id,
+                     extra={"platform": event.platform, "event_id": event.event_id})
             return None
         self.on_commit()
         return outcome
@@ -85,8 +90,12 @@ class Dispatcher:
             await ctx.reply(refusal.text)
             return ActionOutcome(refusal.text.plain(), ok=False)
         except Exception:
-            log.exception("error while handling %s event %s",
-                          type(ctx.event).__name__, ctx.event.event_id)
+            event = ctx.event  # not ctx.chat: it may be expired after the rollback
+            log.exception("error while handling %s event %s", type(event).__name__,
+                          event.event_id, extra={
+                              "platform": event.platform, "event_type": type(event).__name__,
+                              "event_id": event.event_id,
+                              "platform_chat_id": event.chat.external_id})
             text = ctx.t._("Sorry, something went wrong. Nothing was changed; please try again.")
             await ctx.reply(text)
             return ActionOutcome(plain_inlines(text), ok=False)
@@ -181,12 +190,10 @@ class Dispatcher:
             example=ctx.cmd("territorio Milano"), help=ctx.cmd("aiuto")))
 
 
-async def _claim(session: AsyncSession, event: Event, now: Any) -> bool:
-    """Record the event as processed; False if it already was."""
-    seen = await session.get(ProcessedEvent, (event.platform, event.event_id))
-    if seen is not None:
-        return False
-    session.add(ProcessedEvent(platform=event.platform, event_id=event.event_id,
-                               processed_at=now))
-    await session.flush()
-    return True
+def _claim_statement(dialect: str) -> Any:
+    """Record an event as processed, unless it already is: one statement. On PostgreSQL a
+    concurrent transaction claiming the same event makes this one wait for its outcome,
+    then skip."""
+    table = ProcessedEvent.__table__
+    return insert_or_skip(dialect, table).on_conflict_do_nothing(
+        index_elements=[table.c.platform, table.c.event_id])

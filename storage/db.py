@@ -15,7 +15,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,6 +33,12 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def insert_or_skip(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of `dialect` that can say ON CONFLICT (`on_conflict_do_nothing`,
+    `on_conflict_do_update`): one round trip where a read and a write would take two."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
 def _sqlite_setup(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -41,6 +48,9 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A page cache of 64 MiB (SQLite's default is 2 MiB), filled as pages are read: the
+        # staff digest reads weeks of supports, each joined to its idea (bench/digest.py).
+        cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -11,7 +11,7 @@ from bot.i18n import N_, Translator
 from bot.ideas.parsing import shorten
 from bot.ideas.store import IdeaView
 from bot.messages import Bold, Inline, Italic, OutMessage, RichText, Text, rich
-from bot.outbox import Outbox, Target
+from bot.outbox import Button, Outbox, Target
 from storage.models import Territory
 
 SUPPORT_EMOJI = "👍"
@@ -84,13 +84,13 @@ async def card(outbox: Outbox, target: Target, view: IdeaView,
     if view.idea.hidden:
         return OutMessage(hidden_text(target.t, view), key=key)
     ident = view.idea.id
-    support = await outbox.action(
-        target, "idea.support", {"idea": ident}, label=target.t.p_("I support 👍"),
-        command=f"sostengo {ident}", emoji=SUPPORT_EMOJI, key=key)
-    withdraw = await outbox.action(
-        target, "idea.withdraw", {"idea": ident}, label=target.t.p_("Withdraw support"),
-        command=f"ritiro {ident}", key=key)
-    return OutMessage(card_text(target.t, view, territory), actions=((support, withdraw),),
+    buttons = await outbox.actions(target, [
+        Button("idea.support", {"idea": ident}, target.t.p_("I support 👍"),
+               command=f"sostengo {ident}", emoji=SUPPORT_EMOJI),
+        Button("idea.withdraw", {"idea": ident}, target.t.p_("Withdraw support"),
+               command=f"ritiro {ident}"),
+    ], key=key)
+    return OutMessage(card_text(target.t, view, territory), actions=(tuple(buttons),),
                       key=key)
 
 

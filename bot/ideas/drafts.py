@@ -18,6 +18,7 @@ from bot.ideas.card import SUPPORT_EMOJI, supporters_text
 from bot.ideas.parsing import Submission, shorten
 from bot.ideas.store import IdeaView
 from bot.messages import Inline, OutMessage, Text, rich
+from bot.outbox import Button
 from storage.models import ActionToken, Territory
 
 DRAFT_TTL = timedelta(hours=1)
@@ -40,24 +41,23 @@ async def ask(ctx: Context, territory: Territory, submission: Submission,
     t, key, idea = ctx.t, draft_key(ctx.member.id), similar.idea
     draft = {"territory": territory.id, "text": submission.text,
              "themes": list(submission.themes)}
-    publish = await ctx.outbox.action(
-        ctx.here, PUBLISH, draft, label=t.p_("Publish mine anyway"), command="pubblica",
-        emoji="📢", key=key, member_id=ctx.member.id, ttl=DRAFT_TTL)
+    publish = Button(PUBLISH, draft, t.p_("Publish mine anyway"), command="pubblica",
+                     emoji="📢", member_id=ctx.member.id, ttl=DRAFT_TTL)
     excerpt = shorten(idea.text, 160)
     if idea.author_id == ctx.member.id:
         found = t._("This looks like your idea #{id}: “{text}”", id=idea.id, text=excerpt)
         question = t._("Publish the new one anyway?")
-        actions: tuple[tuple, ...] = ((publish,),)
+        buttons = [publish]
     else:
         found = t._("This looks like idea #{id} by {author}: “{text}”", id=idea.id,
                     author=similar.author, text=excerpt)
         found += (Text(" ("), *supporters_text(t, similar.supporters), Text(")"))
         question = t._("Is it the same? You can support it instead, or publish yours anyway.")
-        instead = await ctx.outbox.action(
-            ctx.here, INSTEAD, {"idea": idea.id}, label=t.p_("I support #{id} 👍", id=idea.id),
-            command=f"sostengo {idea.id}", emoji=SUPPORT_EMOJI, key=key,
-            member_id=ctx.member.id, ttl=DRAFT_TTL)
-        actions = ((instead, publish),)
+        instead = Button(INSTEAD, {"idea": idea.id}, t.p_("I support #{id} 👍", id=idea.id),
+                         command=f"sostengo {idea.id}", emoji=SUPPORT_EMOJI,
+                         member_id=ctx.member.id, ttl=DRAFT_TTL)
+        buttons = [instead, publish]
+    actions = (tuple(await ctx.outbox.actions(ctx.here, buttons, key=key)),)
     await ctx.reply(OutMessage(rich(found, question), actions=actions, key=key))
 
 

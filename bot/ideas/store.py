@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ideas.parsing import OPEN_STATUSES, Order
+from storage.db import insert_or_skip
 from storage.models import Member, Territory
 from storage.models.ideas import Idea, IdeaEvent, IdeaReport, IdeaSupport, IdeaTheme
 
@@ -43,7 +44,7 @@ async def create_idea(session: AsyncSession, territory: Territory, author: Membe
 
 
 async def views(session: AsyncSession, ideas: Sequence[Idea]) -> list[IdeaView]:
-    """The views of `ideas`, in their order: three queries whatever their number."""
+    """The views of `ideas`, in their order: two queries whatever their number."""
     ids = [idea.id for idea in ideas]
     if not ids:
         return []
@@ -51,14 +52,13 @@ async def views(session: AsyncSession, ideas: Sequence[Idea]) -> list[IdeaView]:
     for idea_id, theme in await session.execute(
             select(IdeaTheme.idea_id, IdeaTheme.theme).where(IdeaTheme.idea_id.in_(ids))):
         themes.setdefault(idea_id, []).append(theme)
-    counts = dict((await session.execute(
-        select(IdeaSupport.idea_id, func.count()).where(IdeaSupport.idea_id.in_(ids))
-        .group_by(IdeaSupport.idea_id))).all())
-    names = dict((await session.execute(
-        select(Member.id, Member.display_name)
-        .where(Member.id.in_({idea.author_id for idea in ideas})))).all())
-    return [IdeaView(idea, names.get(idea.author_id, "?"), tuple(sorted(themes.get(idea.id, []))),
-                     counts.get(idea.id, 0)) for idea in ideas]
+    supporters = (select(func.count()).where(IdeaSupport.idea_id == Idea.id)
+                  .correlate(Idea).scalar_subquery())
+    found = {idea_id: (name, count) for idea_id, name, count in await session.execute(
+        select(Idea.id, Member.display_name, supporters)
+        .outerjoin(Member, Member.id == Idea.author_id).where(Idea.id.in_(ids)))}
+    return [IdeaView(idea, found[idea.id][0] or "?", tuple(sorted(themes.get(idea.id, []))),
+                     found[idea.id][1]) for idea in ideas]
 
 
 async def view(session: AsyncSession, idea: Idea) -> IdeaView:
@@ -109,7 +109,7 @@ async def recent_by(session: AsyncSession, member: Member, now: datetime) -> lis
     return list(rows)
 
 
-async def _insert_once(session: AsyncSession, row: IdeaSupport | IdeaReport) -> bool:
+async def _insert_once(session: AsyncSession, row: IdeaReport) -> bool:
     """Insert a row a unique key allows once; False if it was already there (also when a
     concurrent transaction inserted it first)."""
     try:
@@ -122,10 +122,14 @@ async def _insert_once(session: AsyncSession, row: IdeaSupport | IdeaReport) -> 
 
 
 async def add_support(session: AsyncSession, idea: Idea, member: Member, now: datetime) -> bool:
-    if await session.get(IdeaSupport, (idea.id, member.id)) is not None:
-        return False
-    return await _insert_once(session, IdeaSupport(idea_id=idea.id, member_id=member.id,
-                                                   created_at=now))
+    """False if the member already supported the idea (also when a concurrent transaction
+    recorded it first): one statement."""
+    table = IdeaSupport.__table__
+    result = await session.execute(
+        insert_or_skip(session.get_bind().dialect.name, table)
+        .values(idea_id=idea.id, member_id=member.id, created_at=now)
+        .on_conflict_do_nothing(index_elements=[table.c.idea_id, table.c.member_id]))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def remove_support(session: AsyncSession, idea: Idea, member: Member) -> bool:

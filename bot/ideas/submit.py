@@ -47,7 +47,7 @@ async def idea_command(ctx: Context, args: str) -> None:
         similar = await ctx.session.get_one(Idea, match[0])
         await drafts.ask(ctx, territory, submission, await store.view(ctx.session, similar))
         return
-    await publish(ctx, territory, submission)
+    await publish(ctx, territory, submission, limit_checked=True)
 
 
 def usage(ctx: Context) -> RichText:
@@ -96,8 +96,12 @@ async def check_daily_limit(ctx: Context) -> None:
             limit, when=ctx.t.when(again, ctx.zone)))
 
 
-async def publish(ctx: Context, territory: Territory, submission: Submission) -> Idea:
-    await check_daily_limit(ctx)
+async def publish(ctx: Context, territory: Territory, submission: Submission, *,
+                  limit_checked: bool = False) -> Idea:
+    """Create the idea and post its card; `limit_checked`: the caller has just checked the
+    author's daily limit in this transaction."""
+    if not limit_checked:
+        await check_daily_limit(ctx)
     idea = await store.create_idea(ctx.session, territory, ctx.member, submission.text,
                                    submission.themes, ctx.now)
     await refresh_card(ctx, idea, territory)

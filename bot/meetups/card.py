@@ -12,7 +12,7 @@ from bot.i18n import Translator
 from bot.meetups.fields import place_url
 from bot.meetups.store import GOING, KEY, MAYBE, NO, Scope, Tally, tally
 from bot.messages import Action, Bold, Inline, Link, OutMessage, Paragraph, RichText, Text
-from bot.outbox import Outbox, Target
+from bot.outbox import Button, Outbox, Target
 from storage.models import Member, Territory
 from storage.models.meetups import Meetup
 
@@ -72,18 +72,15 @@ def _answers(t: Translator, meetup: Meetup, counts: Tally) -> list[Paragraph]:
 
 
 async def _actions(outbox: Outbox, target: Target, meetup: Meetup) -> tuple[Action, ...]:
-    t, key = target.t, KEY.format(id=meetup.id)
+    t = target.t
     labels = {GOING: t.p_("Going"), MAYBE: t.p_("Maybe"), NO: t.p_("Not going")}
-    buttons = [
-        await outbox.action(target, "meetup.answer", {"meetup": meetup.id, "answer": answer},
-                            label=labels[answer], emoji=ANSWER_EMOJI[answer], key=key,
-                            command=f"partecipo {meetup.id} {answer_word(t, answer)}")
-        for answer in (GOING, MAYBE, NO)
-    ]
-    buttons.append(await outbox.action(
-        target, "meetup.calendar", {"meetup": meetup.id}, label=t.p_("Calendar"),
-        emoji=CALENDAR_EMOJI, key=key, command=f"calendario {meetup.id}"))
-    return tuple(buttons)
+    buttons = [Button("meetup.answer", {"meetup": meetup.id, "answer": answer}, labels[answer],
+                      emoji=ANSWER_EMOJI[answer],
+                      command=f"partecipo {meetup.id} {answer_word(t, answer)}")
+               for answer in (GOING, MAYBE, NO)]
+    buttons.append(Button("meetup.calendar", {"meetup": meetup.id}, t.p_("Calendar"),
+                          emoji=CALENDAR_EMOJI, command=f"calendario {meetup.id}"))
+    return tuple(await outbox.actions(target, buttons, key=KEY.format(id=meetup.id)))
 
 
 async def render(outbox: Outbox, target: Target, meetup: Meetup, organiser: str,

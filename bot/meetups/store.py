@@ -40,7 +40,7 @@ class Tally:
 def number_of(text: str) -> int | None:
     """A meetup number as typed: `3`, `#3` or `n.3`; None if it is not one."""
     digits = text.strip().lstrip("#").removeprefix("n.").strip()
-    if digits.isdigit() and len(digits) <= 9:
+    if digits.isdecimal() and len(digits) <= 9:  # isdigit() takes "¹", which int() refuses
         return int(digits)
     return None
 

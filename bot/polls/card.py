@@ -38,7 +38,7 @@ from bot.messages import (
     Text,
     join,
 )
-from bot.outbox import Outbox, Target
+from bot.outbox import Button, Outbox, Target
 from bot.polls.scoring import MAYBE, NO, YES, YNM, Count
 from bot.polls.store import (
     CARD_KEY,
@@ -183,30 +183,28 @@ def answered(t: Translator, counts: Tally, poll: Poll) -> Paragraph:
     return Paragraph(t.n_("{n} person answered.", "{n} people answered.", voters))
 
 
-async def _vote_action(outbox: Outbox, target: Target, poll: Poll, option: PollOption,
-                       answer: str, key: str, label: str, emoji: str | None) -> Action:
+def _vote(outbox: Outbox, poll: Poll, option: PollOption, answer: str, label: str,
+          emoji: str | None) -> Button:
     """A vote button (or reaction); its token expires when the poll is due to close."""
     ttl = max(poll.closes_at - outbox.clock.now(), _MIN_TTL)
-    return await outbox.action(
-        target, "poll.vote", {"poll": poll.id, "option": option.position, "answer": answer},
-        label=label, emoji=emoji, key=key, ttl=ttl)
+    return Button("poll.vote", {"poll": poll.id, "option": option.position, "answer": answer},
+                  label, emoji=emoji, ttl=ttl)
 
 
 async def _buttons(outbox: Outbox, target: Target, poll: Poll,
                    options: list[PollOption]) -> tuple[tuple[Action, ...], ...]:
-    key = CARD_KEY.format(id=poll.id)
-    rows = []
+    """One row per option: its three answers (yes/maybe/no polls) or its text."""
+    answers = (YES, MAYBE, NO) if poll.mode == YNM else (YES,)
+    buttons = []
     for option in options:
         number = option.position + 1
-        if poll.mode == YNM:
-            rows.append(tuple([await _vote_action(outbox, target, poll, option, answer, key,
-                                                  f"{number} {EMOJI[answer]}", None)
-                               for answer in (YES, MAYBE, NO)]))
-        else:
-            label = clip(f"{number}. {option_text(target, option)}")
-            rows.append((await _vote_action(outbox, target, poll, option, YES, key, label,
-                                            None),))
-    return tuple(rows)
+        for answer in answers:
+            label = (f"{number} {EMOJI[answer]}" if poll.mode == YNM
+                     else clip(f"{number}. {option_text(target, option)}"))
+            buttons.append(_vote(outbox, poll, option, answer, label, None))
+    actions = await outbox.actions(target, buttons, key=CARD_KEY.format(id=poll.id))
+    width = len(answers)
+    return tuple(tuple(actions[i:i + width]) for i in range(0, len(actions), width))
 
 
 async def card(outbox: Outbox, target: Target, poll: Poll, options: list[PollOption],
@@ -235,9 +233,9 @@ async def option_message(outbox: Outbox, target: Target, poll: Poll, option: Pol
     actions: tuple[tuple[Action, ...], ...] = ()
     if is_open(poll):
         answers = (YES, MAYBE, NO) if poll.mode == YNM else (YES,)
-        actions = (tuple([await _vote_action(outbox, target, poll, option, answer, key,
-                                             answer_label(target.t, answer), EMOJI[answer])
-                          for answer in answers]),)
+        actions = (tuple(await outbox.actions(target, [
+            _vote(outbox, poll, option, answer, answer_label(target.t, answer), EMOJI[answer])
+            for answer in answers], key=key)),)
     return OutMessage(text=RichText((Paragraph(line),)), actions=actions, key=key)
 
 

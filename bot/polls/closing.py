@@ -116,5 +116,6 @@ class ClosingJob:
                     if await claim(job.session, poll, job.now, None):
                         await finish(job, poll)
             except Exception:  # one poll's failure must not hold back the others
-                log.exception("closing poll %s failed; it stays due", poll.id)
+                log.exception("closing poll %s failed; it stays due", poll.id,
+                              extra={"poll_id": poll.id})
 

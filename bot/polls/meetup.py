@@ -55,7 +55,7 @@ async def meetup_command(ctx: Context, args: str) -> None:
     position = None
     if len(head) == 2:
         options = await options_of(ctx.session, poll.id)
-        if not head[1].isdigit() or not 1 <= int(head[1]) <= len(options):
+        if not head[1].isdecimal() or not 1 <= int(head[1]) <= len(options):
             ctx.fail("Poll no. {number} has options 1 to {count}. Example: <b>{example}</b>",
                      number=poll.id, count=len(options),
                      example=ctx.cmd(f"crea_incontro {poll.id} 1"))

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Translator
 from bot.meetups.card import names as name_list
 from bot.messages import Action, Inline, OutMessage, Paragraph, RichText, Text, join
-from bot.outbox import Outbox, Target
+from bot.outbox import Button, Outbox, Target
 from bot.polls import card, scoring
 from bot.polls.scoring import MAYBE, NO, YES, YNM, Count
 from bot.polls.store import RESULT_KEY, Tally
@@ -107,16 +107,16 @@ async def _meetup_part(outbox: Outbox, target: Target, poll: Poll, options: list
     if not choices:
         return [], ()
     key = RESULT_KEY.format(id=poll.id)
-    actions = []
+    buttons = []
     for option in choices:
         if len(choices) == 1:
             label, emoji = t.p_("📅 Create the meetup"), CREATE_EMOJI
         else:
             label = f"📅 {option.position + 1}. {card.option_text(target, option)}"
             emoji = KEYCAPS[option.position]
-        actions.append(await outbox.action(
-            target, "poll.meetup", {"poll": poll.id, "option": option.position},
-            label=card.clip(label), emoji=emoji, key=key))
+        buttons.append(Button("poll.meetup", {"poll": poll.id, "option": option.position},
+                              card.clip(label), emoji=emoji))
+    actions = await outbox.actions(target, buttons, key=key)
     if len(choices) == 1:
         command = target.cmd(f"crea_incontro {poll.id}")
     else:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from adapters.base import Rejected, RetryLater, Unreachable
+from adapters.base import Delivered, Outgoing, Rejected, RetryLater, Unreachable
 from bot.commands import CommandSpec
 from bot.context import Context
 from bot.events import ActionEvent
@@ -138,6 +140,60 @@ async def test_keyed_messages_edit_in_place_and_only_the_latest_goes(bot: Bot) -
     assert (first.text, first.item.edit_of) == ("scheda v1", None)
     assert (latest.text, latest.item.edit_of) == ("scheda v3", first.message_id)
     assert await bot.count(OutboxMessage, OutboxMessage.state == "superseded") == 1
+
+
+async def test_a_pass_reading_while_a_destination_finishes_sends_nothing_twice(
+        bot: Bot) -> None:
+    """The background loop: a pass that began while a destination was being served leaves
+    it to its task, even if the task ends while the pass reads the outbox (the rows it has
+    just sent may still read as pending)."""
+    await bot.send("giulia", "milano", "/chi")
+    bot.adapter.sent.clear()
+    delivery, platform = bot.app.delivery, bot.adapter.deliver
+    accepting = asyncio.Event()
+
+    async def held(item: Outgoing) -> Delivered:
+        await accepting.wait()
+        return await platform(item)
+
+    bot.adapter.deliver = held  # type: ignore[method-assign]
+    await post(bot, "una volta")
+    await delivery._pass()  # milano's task starts, and waits for the platform
+    read = delivery._due_rows
+
+    async def read_while_the_task_ends() -> list:
+        rows = await read()
+        accepting.set()
+        await asyncio.gather(*delivery._serving.values())
+        return rows
+
+    delivery._due_rows = read_while_the_task_ends  # type: ignore[method-assign]
+    await delivery._pass()
+    await asyncio.gather(*delivery._serving.values())
+    assert bot.adapter.texts() == ["una volta"]
+
+
+async def test_an_accepted_message_is_marked_sent_even_if_the_database_refuses_at_first(
+        bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's write lock out of reach for longer than its busy timeout: the mark is tried
+    again, and the message is not sent a second time."""
+    await bot.send("giulia", "milano", "/chi")
+    bot.adapter.sent.clear()
+    delivery, settle = bot.app.delivery, bot.app.delivery._settle
+    refusals = [OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))]
+
+    async def locked_once(*args: object, **kwargs: object) -> None:
+        if refusals:
+            raise refusals.pop()
+        await settle(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(delivery, "_settle", locked_once)
+    monkeypatch.setattr("bot.delivery.MARK_RETRY", 0.01)
+    await post(bot, "una volta")
+    await delivery.drain()
+    await delivery.drain()
+    assert bot.adapter.texts() == ["una volta"]
+    assert await bot.count(OutboxMessage, OutboxMessage.state == "pending") == 0
 
 
 class TestActions:
