@@ -1,27 +1,36 @@
-"""Commands per second and latency of the core with the in-memory adapter.
+"""Commands per second and latency: the core with the in-memory adapter, and the Telegram path.
 
     .venv/bin/python bench/throughput.py [--territories 10] [--members 200] [--commands 2000]
-                                         [--db sqlite|postgres|both]
+                                         [--db sqlite|postgres|both] [--path core|telegram|both]
+                                         [--sample 200] [--profile FILE]
 
-A mixed stream — propose an idea, support one, answer a meetup, list ideas, /chi — goes
-through the dispatcher one event after another; each command's latency runs from the event
-entering the dispatcher to its replies accepted by the adapter (delivery included). Prints
-commands per second and p50 / p99 latency. Timing only: nothing here is a test.
+Path (a), `--path core` (the default): a mixed stream — propose an idea, support one, answer
+a meetup, list ideas, /chi — goes through the dispatcher one event after another; each
+command's latency runs from the event entering the dispatcher to its replies accepted by the
+adapter (delivery included). Prints commands per second and p50 / p99 latency.
 
-(The Telegram path through PTB and the Bot API emulator, the fan-out and memory figures of
-issue 10 are not here yet.)
+Path (b), `--path telegram`: the same stream said by members in their territories' groups,
+to the real bot process against the Bot API emulator over HTTP, and the same number of
+updates to a bare PTB echo bot, the ceiling (`telegram_path.py`). `--sample` commands are
+timed one at a time, then `--commands` go in a burst; `--profile FILE` has py-spy sample the
+bot during the burst into FILE.sqlite / FILE.postgresql (collapsed stacks).
+
+Timing only: nothing here is a test. The fan-out and memory figures of issue 10 are
+`fanout.py` and `memory.py`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -85,29 +94,58 @@ async def run(url: str, territories: int, members: int, commands: int) -> None:
           f"{members} members)")
 
 
+@contextlib.asynccontextmanager
+async def database(kind: str) -> AsyncIterator[str]:
+    """A fresh, empty database of `kind` (sqlite or postgres), dropped afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite+aiosqlite:///{tmp}/bench.db"
+        return
+    import asyncpg
+
+    name = f"pzb_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def run_telegram(url: str, territories: int, members: int, commands: int,
+                       sample: int, profile: str | None) -> None:
+    """Path (b): `sample` commands one at a time (latency), then `commands` in a burst."""
+    from telegram_path import compare
+
+    people = [(f"m{m}", f"t{m % territories}") for m in range(members)]
+    work = stream(people, sample + commands)
+    name = url.split(":", 1)[0]
+    await compare(url, name, work[sample:], work[:sample], territories=territories,
+                  members=members, profile=f"{profile}.{name.split('+')[0]}" if profile else None)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--territories", type=int, default=10)
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--path", choices=["core", "telegram", "both"], default="core")
+    parser.add_argument("--sample", type=int, default=200,
+                        help="Telegram path: commands timed one at a time before the burst")
+    parser.add_argument("--profile", help="Telegram path: py-spy samples of the bot's burst")
     args = parser.parse_args()
-    if args.db in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            await run(f"sqlite+aiosqlite:///{tmp}/bench.db", args.territories, args.members,
-                      args.commands)
-    if args.db in ("postgres", "both"):
-        import asyncpg
-
-        name = f"pzb_bench_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            await run(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", args.territories,
-                      args.members, args.commands)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+    for kind in ("sqlite", "postgres"):
+        if args.db not in (kind, "both"):
+            continue
+        if args.path in ("core", "both"):
+            async with database(kind) as url:
+                await run(url, args.territories, args.members, args.commands)
+        if args.path in ("telegram", "both"):
+            async with database(kind) as url:
+                await run_telegram(url, args.territories, args.members, args.commands,
+                                   args.sample, args.profile)
 
 
 if __name__ == "__main__":
