@@ -36,11 +36,17 @@ class StateStore:
         self.platform = platform
 
     async def get(self, key: str) -> str | None:
+        return await self.db.uncut(self._get(key))
+
+    async def set(self, key: str, value: str) -> None:
+        await self.db.uncut(self._set(key, value))
+
+    async def _get(self, key: str) -> str | None:
         async with self.db.transaction() as session:
             return await session.scalar(select(AdapterState.value).where(
                 AdapterState.platform == self.platform, AdapterState.key == key))
 
-    async def set(self, key: str, value: str) -> None:
+    async def _set(self, key: str, value: str) -> None:
         async with self.db.transaction() as session:
             await session.merge(AdapterState(platform=self.platform, key=key, value=value))
 
@@ -107,7 +113,8 @@ class App:
         await self.scheduler.stop()
         if self._tasks:  # the delivery loop runs: let its current pass settle first
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.delivery.pause(), STOP_GRACE_SECONDS)
+                async with asyncio.timeout(STOP_GRACE_SECONDS):
+                    await self.delivery.pause()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

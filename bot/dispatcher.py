@@ -52,9 +52,10 @@ class Dispatcher:
         self._claim = _claim_statement(db.dialect)
 
     async def handle(self, event: Event) -> ActionOutcome | None:
-        """Process `event` once. For an action, returns the toast to show the sender."""
+        """Process `event` once. For an action, returns the toast to show the sender.
+        Cancelling the caller (an adapter stopping) never cuts the event's transaction."""
         with metrics.HANDLING.labels(event.platform).time():
-            return await self._handle(clean_event(event))
+            return await self.db.uncut(self._handle(clean_event(event)))
 
     async def _handle(self, event: Event) -> ActionOutcome | None:
         try:

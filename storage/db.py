@@ -8,10 +8,11 @@ each other instead of failing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -26,6 +27,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+DISPOSE_GRACE_SECONDS = 10.0
+
+T = TypeVar("T")
 
 
 def safe_url(url: str) -> str:
@@ -68,6 +72,7 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             _sqlite_setup(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._uncut: set[asyncio.Task[Any]] = set()
 
     @property
     def dialect(self) -> str:
@@ -79,12 +84,27 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    async def uncut(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run `work` (which holds transactions) so that cancelling the caller never cuts
+        one in half: the caller is cancelled at once, `work` commits or rolls back on its
+        own, and `dispose` waits for it.
+
+        Cancelled mid-statement, a connection is invalidated and closed without its
+        rollback; on SQLite the write lock of its `BEGIN IMMEDIATE` can outlive it and
+        lock out every later writer."""
+        task = asyncio.ensure_future(work)
+        self._uncut.add(task)
+        task.add_done_callback(self._uncut.discard)
+        return await asyncio.shield(task)
+
     async def upgrade(self) -> None:
         """Apply every migration not yet applied (Alembic, inside this event loop)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(_upgrade)
 
     async def dispose(self) -> None:
+        if self._uncut:
+            await asyncio.wait(self._uncut, timeout=DISPOSE_GRACE_SECONDS)
         await self.engine.dispose()
 
 

@@ -66,6 +66,7 @@ PLATFORM = "matrix"
 # Italian text with markup stay well under the limit (see test_adapter_units).
 MAX_TEXT = 6_000
 READY_WAIT = 2.0  # at start; longer would hold up the delivery pass of every platform
+STOP_GRACE = 10.0  # seconds the sync being handled may take to finish when the bot stops
 SEED_RETRIES = 3
 MAX_SEED_WAIT = 5.0
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -152,6 +153,8 @@ class MatrixAdapter(Adapter):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self.receiver is not None:
+            await self.receiver.finish_step(STOP_GRACE)
         if self.client is not None:
             await self.client.close()
 
@@ -161,7 +164,8 @@ class MatrixAdapter(Adapter):
         if self.receiver is None or self.client is None:
             raise RetryLater("the Matrix adapter is not started")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.receiver.ready.wait(), READY_WAIT)
+            async with asyncio.timeout(READY_WAIT):
+                await self.receiver.ready.wait()
         if not self.receiver.ready.is_set():
             raise RetryLater("not synced with the homeserver yet")
         try:

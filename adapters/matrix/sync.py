@@ -88,6 +88,7 @@ class Receiver:
         self.ready = asyncio.Event()  # set once the first sync was handled
         self.keys_lock = asyncio.Lock()
         self._synced = asyncio.Condition()
+        self._step: asyncio.Future[None] | None = None
         self._inviters: dict[str, str] = {}
         self.last_sync: float | None = None  # loop time of the last sync that went through
         self.history_before: int = 0  # ms since the epoch; older events are not news
@@ -110,14 +111,32 @@ class Receiver:
                 continue
             failures = 0
             self.last_sync = asyncio.get_running_loop().time()
-            await self._retrying("handling a sync", partial(self.handle, response, since))
-            await self._retrying("storing the sync token",
-                                 partial(self.memory.set, "sync", "token", response.next_batch))
+            # Stopping cancels this loop while it waits for the homeserver, never half-way
+            # through a sync: a reaction handled but not remembered, its token not stored,
+            # would come back redacted after the restart and its removal be lost.
+            self._step = asyncio.ensure_future(self._handle_and_store(response, since))
+            await asyncio.shield(self._step)
             since, first = response.next_batch, False
             self.ready.set()
             async with self._synced:
                 self._synced.notify_all()
             await self._keys()
+
+    async def _handle_and_store(self, response: nio.SyncResponse, since: str | None) -> None:
+        await self._retrying("handling a sync", partial(self.handle, response, since))
+        await self._retrying("storing the sync token",
+                             partial(self.memory.set, "sync", "token", response.next_batch))
+
+    async def finish_step(self, grace: float) -> None:
+        """After the loop was cancelled: let the sync being handled finish (for at most
+        `grace` seconds; then it is cancelled too, and handled again after a restart)."""
+        step, self._step = self._step, None
+        if step is None or step.done():
+            return
+        if not (await asyncio.wait({step}, timeout=grace))[0]:
+            step.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await step
 
     async def _retrying(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
         """Run `step` until it goes through (the homeserver or the database may be away for a
