@@ -172,8 +172,11 @@ class Delivery:
                 except Exception:
                     log.exception("delivery pass failed; retrying shortly")
                     wait = ERROR_PAUSE
+                # Not `asyncio.wait_for`: before Python 3.12 it can swallow a cancellation
+                # that comes as the event is set, and stopping then waits forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
         finally:
             serving = list(self._serving.values())
             for task in serving:

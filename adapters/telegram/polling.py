@@ -129,5 +129,6 @@ class Poller:
     async def _pause(self, seconds: float) -> bool:
         """Wait, unless asked to stop; True if stopping."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
         return self._stop.is_set()
