@@ -47,6 +47,9 @@ class Outgoing:
     message: OutMessage
     edit_of: str | None = None
     edit_chat_id: str | None = None  # the platform chat the edited message lives in
+    # The same at every attempt at this delivery, and never at another one: a platform that
+    # deduplicates sends (Matrix transaction ids) makes a resend after a crash a no-op.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,14 @@ class _Due:
     payload: dict[str, Any]
     attempts: int
     next_attempt_at: datetime
+    created_at: datetime
     destination: Destination | None
     posted: Delivered | None
+
+    @property
+    def idempotency_key(self) -> str:
+        """The row's id, and its creation time: unique even if a database starts anew."""
+        return f"{self.id}.{self.created_at:%Y%m%d%H%M%S%f}"
 
     @property
     def slot(self) -> str | None:
@@ -101,6 +107,7 @@ def _due_query(platforms: Sequence[str]) -> Any:
         select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.chat_id,
                OutboxMessage.identity_id, OutboxMessage.thread_id, OutboxMessage.key,
                OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.next_attempt_at,
+               OutboxMessage.created_at,
                Chat.external_id, Identity.user_id, PostedMessage.platform_message_id,
                PostedMessage.platform_chat_id)
         .outerjoin(Chat, Chat.id == OutboxMessage.chat_id)
@@ -112,7 +119,7 @@ def _due_query(platforms: Sequence[str]) -> Any:
 
 def _due(found: Any) -> _Due:
     (ident, platform, chat_id, identity_id, thread_id, key, payload, attempts, next_at,
-     external_id, user_id, posted_id, posted_chat) = found
+     created_at, external_id, user_id, posted_id, posted_chat) = found
     destination = None
     if chat_id is not None and external_id is not None:
         destination = Destination(chat_id=external_id, thread_id=thread_id)
@@ -120,7 +127,7 @@ def _due(found: Any) -> _Due:
         destination = Destination(user_id=user_id)
     posted = Delivered(posted_id, posted_chat) if posted_id is not None else None
     return _Due(ident, platform, chat_id, identity_id, key, payload, attempts, next_at,
-                destination, posted)
+                created_at, destination, posted)
 
 
 def _destination_key(row: _Due) -> tuple[str, int]:
@@ -319,7 +326,8 @@ class Delivery:
             await self._settle(row, superseded, state="failed", error="no poll to close")
             return True
         item = Outgoing(row.destination, message, edit_of=edit_of,
-                        edit_chat_id=posted.chat_id if posted else None)
+                        edit_chat_id=posted.chat_id if posted else None,
+                        idempotency_key=row.idempotency_key)
         try:
             delivered = await adapter.deliver(item)
         except RetryLater as exc:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -58,6 +59,9 @@ from bot.i18n import translator
 from bot.messages import Action, OutMessage, message_to_json
 
 log = logging.getLogger(__name__)
+
+_delivery_key: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "matrix_delivery_key", default=None)
 
 PLATFORM = "matrix"
 # A Matrix event is at most 64 KiB of JSON, in which nio writes every accented letter as
@@ -168,6 +172,7 @@ class MatrixAdapter(Adapter):
                 await self.receiver.ready.wait()
         if not self.receiver.ready.is_set():
             raise RetryLater("not synced with the homeserver yet")
+        _delivery_key.set(item.idempotency_key)  # this task's: deliveries run side by side
         try:
             return await self._deliver(item)
         except TRANSPORT_ERRORS as exc:
@@ -202,8 +207,12 @@ class MatrixAdapter(Adapter):
             return await self.rooms.dm_room(destination.user_id, self.receiver.wait_for_room)
         raise Rejected("no destination")
 
-    async def _send(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
-        """Send one event (encrypted if the room is); its event id."""
+    async def _send(self, room_id: str, event_type: str, content: dict[str, Any],
+                    part: str) -> str:
+        """Send one event (encrypted if the room is); its event id. `part` names the event
+        within the delivery: with the delivery's key it makes the transaction id, the same
+        at every attempt, so that the homeserver takes a resend after a crash as the event
+        it already has (the Matrix spec's idempotent sends)."""
         client = self.client
         assert client is not None and self.receiver is not None
         room = client.rooms.get(room_id)
@@ -215,7 +224,9 @@ class MatrixAdapter(Adapter):
             room = client.rooms[room_id]
         if room is not None and room.encrypted:
             await self.receiver.query_keys()
+        key = _delivery_key.get()
         response = await client.room_send(room_id, event_type, content,
+                                          tx_id=f"pzb.{key}.{part}" if key else None,
                                           ignore_unverified_devices=True)
         if isinstance(response, nio.RoomSendError):
             in_room = response.status_code != "M_FORBIDDEN" or await self._in_room(room_id)
@@ -254,7 +265,7 @@ class MatrixAdapter(Adapter):
             content = text_content(rendered, notice=message.silent)
             relate(content, reply_to=message.reply_to if index == 0 else None,
                    thread_id=item.destination.thread_id)
-            sent.append(await self._send(room_id, "m.room.message", content))
+            sent.append(await self._send(room_id, "m.room.message", content, f"text{index}"))
             if len(parts) > 1 and not last:
                 await self.memory.set_json("parts", progress, sent)
         if len(parts) > 1:
@@ -267,7 +278,7 @@ class MatrixAdapter(Adapter):
             log.warning("an edit longer than %s characters was cut", MAX_TEXT)
         rendered = render_message(parts[0], flat(message.actions))
         content = edit_content(text_content(rendered, notice=message.silent), original_id)
-        await self._send(room_id, "m.room.message", content)
+        await self._send(room_id, "m.room.message", content, "edit")
         return original_id  # the message keeps its id: reactions and later edits refer to it
 
     async def _send_poll(self, room_id: str, item: Outgoing) -> str:
@@ -277,7 +288,7 @@ class MatrixAdapter(Adapter):
         intro = render_message(message.text, flat(message.actions))
         content = polls.start_content(message.poll, intro)
         relate(content, thread_id=item.destination.thread_id)
-        event_id = await self._send(room_id, polls.START, content)
+        event_id = await self._send(room_id, polls.START, content, "poll")
         await self.memory.set_json("poll", event_id, {
             "room": room_id, "options": len(message.poll.options),
             "max": polls.max_selections(message.poll), "question": message.poll.question[:200]})
@@ -290,7 +301,7 @@ class MatrixAdapter(Adapter):
         text = render(item.message.text).body
         if not text and isinstance(known, dict):
             text = str(known.get("question", ""))
-        await self._send(room_id, polls.END, polls.end_content(start_id, text))
+        await self._send(room_id, polls.END, polls.end_content(start_id, text), "end")
         if isinstance(known, dict):
             await self.memory.set_json("poll", start_id, {**known, "closed": True})
         return Delivered(message_id=start_id, chat_id=room_id)
@@ -311,7 +322,7 @@ class MatrixAdapter(Adapter):
             filename=filename, info=file_info(attachment),
             source=source, caption=caption)
         relate(content, reply_to=message.reply_to, thread_id=item.destination.thread_id)
-        return await self._send(room_id, "m.room.message", content)
+        return await self._send(room_id, "m.room.message", content, "file")
 
     # --- reactions as buttons ----------------------------------------------------------
 
@@ -347,7 +358,8 @@ class MatrixAdapter(Adapter):
     async def _react(self, room_id: str, event_id: str, key: str) -> None:
         for _attempt in range(SEED_RETRIES):
             try:
-                await self._send(room_id, "m.reaction", reaction_content(event_id, key))
+                await self._send(room_id, "m.reaction", reaction_content(event_id, key),
+                                 f"react.{key.encode().hex()}")
                 return
             except RetryLater as exc:
                 await asyncio.sleep(min(exc.retry_after or 1.0, MAX_SEED_WAIT))

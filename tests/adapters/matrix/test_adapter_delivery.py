@@ -3,16 +3,19 @@ with the server's `retry_after_ms`; an unreachable homeserver becomes `RetryLate
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 
+import nio
 import pytest
 
 from adapters.base import Destination, Outgoing, RetryLater
 from adapters.matrix.adapter import MatrixAdapter
 from bot.config import MatrixConfig
-from bot.messages import OutMessage, rich
-from tests.adapters.matrix.harness import BotFactory, bot_events, from_bot, settle
+from bot.messages import Action, OutMessage, rich
+from tests.adapters.matrix.harness import BotFactory, bot_events, from_bot, room_with, settle
 from tests.adapters.matrix.helpers import (
     ClientFactory,
     create_room,
@@ -20,6 +23,7 @@ from tests.adapters.matrix.helpers import (
     wait_for_event,
 )
 from tests.adapters.matrix.synapse import SynapseServer, free_port
+from tests.adapters.matrix.test_adapter_messages import ENCRYPTION_STATE
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -84,6 +88,10 @@ async def test_an_unreachable_homeserver_means_retry_later(
         with pytest.raises(RetryLater, match="network"):
             await adapter.deliver(item)
         assert not adapter.healthy()
+        for _ in range(100):  # the login loop's first failure
+            if "homeserver unreachable" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
     finally:
         await adapter.stop()
     assert "homeserver unreachable" in caplog.text
@@ -122,3 +130,30 @@ async def test_a_long_message_is_cut_and_a_retry_sends_no_part_twice(
     await settle(anna, 0.5)
     parts = [e.body for e in bot_events(anna, room_id, bot)][1:]
     assert parts == ["primo paragrafo", "secondo paragrafo", "terzo paragrafo"]
+
+
+async def test_a_resend_after_a_crash_is_the_same_event(
+        matrix_client: ClientFactory, matrix_bot: BotFactory) -> None:
+    """The bot killed after the homeserver took a message, before the outbox recorded it:
+    the restarted bot sends the row again with the same key, and the room still holds one
+    message (and its reactions once), in an encrypted room too."""
+    bot = await matrix_bot()
+    anna = await matrix_client("anna")
+    room_id = await room_with(anna, bot, initial_state=[ENCRYPTION_STATE])
+    card = OutMessage(rich("Assemblea di marzo"),
+                      actions=((Action("Ci sono", "tok-yes", emoji="👍"),),))
+    item = Outgoing(Destination(chat_id=room_id), card, idempotency_key="41.20261122101500")
+    first = await bot.adapter.deliver(item)
+    restarted = await matrix_bot.restart(bot)
+    again = await restarted.adapter.deliver(item)
+    other = await restarted.adapter.deliver(replace(item, idempotency_key="42.20261122101501"))
+    assert again == first and other != first
+    await wait_for_event(anna, room_id, from_bot(restarted, where=lambda e: (
+        e.event_id == other.message_id)))
+    await settle(anna, 0.5)
+    cards = [e for e in bot_events(anna, room_id, restarted, nio.RoomMessageText)
+             if e.body.startswith("Assemblea")]
+    assert [e.event_id for e in cards] == [first.message_id, other.message_id]
+    reactions = [e for e in bot_events(anna, room_id, restarted, nio.ReactionEvent)
+                 if e.reacts_to == first.message_id]
+    assert [e.key for e in reactions] == ["👍"]
