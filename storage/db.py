@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_inline
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 DISPOSE_GRACE_SECONDS = 10.0
 
@@ -50,7 +52,7 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=0")  # waiting is sqlite_inline's, not the loop's
         cursor.execute("PRAGMA synchronous=NORMAL")
         # A page cache of 64 MiB (SQLite's default is 2 MiB), filled as pages are read: the
         # staff digest reads weeks of supports, each joined to its idea (bench/digest.py).
@@ -68,7 +70,10 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         sqlite = url.startswith("sqlite")
-        self.engine = create_async_engine(url, echo=echo, pool_pre_ping=not sqlite)
+        inline: dict[str, Any] = {}
+        if sqlite:
+            inline["async_creator"] = sqlite_inline.creator(make_url(url).database or ":memory:")
+        self.engine = create_async_engine(url, echo=echo, pool_pre_ping=not sqlite, **inline)
         if self.engine.dialect.name == "sqlite":
             _sqlite_setup(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
