@@ -3,7 +3,8 @@
 SQLite runs in WAL mode with foreign keys on. pysqlite's own transaction handling breaks
 SAVEPOINTs, so (as SQLAlchemy documents) the driver's is switched off and every transaction
 starts with an explicit `BEGIN IMMEDIATE`, which also makes concurrent writers wait for
-each other instead of failing.
+each other instead of failing. The connections are `storage.sqlite_inline`'s: statements
+run on the event loop's thread, and waiting for the write lock is asynchronous.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Database:
         if sqlite:
             inline["async_creator"] = sqlite_inline.creator(make_url(url).database or ":memory:")
         self.engine = create_async_engine(url, echo=echo, pool_pre_ping=not sqlite, **inline)
-        if self.engine.dialect.name == "sqlite":
+        if sqlite:
             _sqlite_setup(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._uncut: set[asyncio.Task[Any]] = set()
