@@ -150,7 +150,8 @@ def creator(path: str) -> Callable[[], Any]:
     """`async_creator` for `create_async_engine`: a connection to the database at `path`."""
 
     async def connect() -> InlineConnection:
-        # The pool may hand a connection to another task (never two at once).
+        # Only the loop's thread runs statements; a pool being garbage-collected may close
+        # the connection from another.
         return InlineConnection(sqlite3.connect(path, check_same_thread=False,
                                                 isolation_level=None))
 
