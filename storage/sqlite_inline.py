@@ -102,9 +102,6 @@ class _RunNow:
     """Stands in for aiosqlite's request queue, which SQLAlchemy feeds directly to set the
     isolation level: the request runs at once."""
 
-    def __init__(self) -> None:
-        self.closed = False
-
     def put_nowait(self, request: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
         future, function = request
         try:
