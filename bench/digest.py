@@ -110,7 +110,8 @@ def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 async def _load(conn: AsyncConnection, table: Table, rows: Iterator[dict[str, Any]]) -> int:
     count = 0
     for batch in _batches(rows):
-        await conn.execute(insert(table), batch)
+        # run_sync: storage.sqlite_inline's statements need no awaiting (storage.db.run)
+        await conn.run_sync(lambda sync, batch=batch: sync.execute(insert(table), batch))
         count += len(batch)
     return count
 
@@ -237,7 +238,7 @@ async def build(db: Database, scale: Scale, seed: int) -> dict[str, int]:
              "territory_id": rng.randint(1, n_ter), "subject": f"idea:{rng.randint(1, 9)}",
              "details": {"reason": "fuori tema"}} for _ in range(scale["audit"])))
         if db.dialect == "postgresql":
-            await conn.execute(text("ANALYZE"))
+            await conn.run_sync(lambda sync: sync.execute(text("ANALYZE")))
     return counts
 
 
@@ -325,8 +326,10 @@ async def explain(db: Database, statements: list[Statement]) -> None:
             if statement.sql in seen:
                 continue
             seen.add(statement.sql)
-            rows = (await conn.exec_driver_sql(prefix + statement.sql,
-                                               statement.parameters)).all()
+            sql, parameters = prefix + statement.sql, statement.parameters
+            rows = await conn.run_sync(
+                lambda sync, sql=sql, parameters=parameters: sync.exec_driver_sql(
+                    sql, parameters).all())
             plan = [str(row[-1]) for row in rows]
             scans = [line for line in plan if any(m in line for m in marks)
                      and not any(small in line for small in SMALL)]

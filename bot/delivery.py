@@ -26,9 +26,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, case, cast, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    bindparam,
+    case,
+    cast,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.base import (
     Adapter,
@@ -62,6 +71,7 @@ POSTED = PostedMessage.__table__
 MARK = update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id"))
 MARK_SUPERSEDED = update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True))).values(
     state="superseded", last_error=None)
+POSTPONE = MARK.values(attempts=OUTBOX.c.attempts + 1)
 
 
 @dataclass
@@ -260,8 +270,7 @@ class Delivery:
     async def _due_rows(self) -> list[_Due]:
         """The oldest pending rows (at most `BATCH`), with what sending them needs: one
         query."""
-        async with self.db.engine.begin() as conn:
-            found = (await conn.execute(self._due_query)).all()
+        found = await self.db.run(lambda conn: conn.execute(self._due_query).all())
         return [_due(row) for row in found]
 
     @staticmethod
@@ -304,8 +313,7 @@ class Delivery:
                         later.posted = row.posted
         finally:
             if superseded:
-                async with self.db.engine.begin() as conn:
-                    await _mark_superseded(conn, superseded)
+                await self.db.run(_mark_superseded, superseded)
         return settled
 
     async def _deliver_one(self, row: _Due, superseded: list[int]) -> bool:
@@ -379,10 +387,13 @@ class Delivery:
         """Try `row` again later; returns the wait in seconds."""
         backoff = retry_after if retry_after is not None else min(2.0 ** row.attempts, MAX_BACKOFF)
         due = self.clock.now() + timedelta(seconds=backoff)
-        async with self.db.engine.begin() as conn:
-            await _mark_superseded(conn, superseded)
-            await conn.execute(MARK.values(attempts=OUTBOX.c.attempts + 1), {
+
+        def postpone(conn: Connection) -> None:
+            _mark_superseded(conn, superseded)
+            conn.execute(POSTPONE, {
                 "row_id": row.id, "next_attempt_at": due, "last_error": error[:500]})
+
+        await self.db.run(postpone)
         superseded.clear()
         row.attempts += 1
         return backoff
@@ -396,16 +407,19 @@ class Delivery:
         values: dict[str, object] = {"row_id": row.id, "state": state, "last_error": error}
         if delivered is not None:
             values.update(sent_at=now, platform_message_id=delivered.message_id)
-        async with self.db.engine.begin() as conn:
-            await _mark_superseded(conn, superseded)
-            await conn.execute(MARK, values)
-            slot = row.slot
+        slot = row.slot
+
+        def settle(conn: Connection) -> None:
+            _mark_superseded(conn, superseded)
+            conn.execute(MARK, values)
             if delivered is not None and slot is not None:
-                await conn.execute(self._record_posted, {
+                conn.execute(self._record_posted, {
                     "slot": slot, "platform": row.platform, "platform_chat_id": delivered.chat_id,
                     "platform_message_id": delivered.message_id, "updated_at": now})
             if chat_gone is not None:
-                await conn.execute(update(Chat).where(Chat.id == chat_gone).values(active=False))
+                conn.execute(update(Chat).where(Chat.id == chat_gone).values(active=False))
+
+        await self.db.run(settle)
         superseded.clear()
 
     async def _seconds_to_next_due(self, skip: Collection[tuple[str, int]]) -> float:
@@ -415,17 +429,16 @@ class Delivery:
             busy = [number for k, number in skip if k == kind]
             if busy:
                 query = query.where(or_(column.is_(None), column.not_in(busy)))
-        async with self.db.engine.begin() as conn:
-            due: datetime | None = (await conn.execute(
-                query.order_by(OutboxMessage.next_attempt_at).limit(1))).scalar()
+        due: datetime | None = await self.db.run(lambda conn: conn.execute(
+            query.order_by(OutboxMessage.next_attempt_at).limit(1)).scalar())
         if due is None:
             return IDLE_WAIT
         return max(0.0, min(IDLE_WAIT, (due - self.clock.now()).total_seconds()))
 
 
-async def _mark_superseded(conn: AsyncConnection, ids: list[int]) -> None:
+def _mark_superseded(conn: Connection, ids: list[int]) -> None:
     if ids:
-        await conn.execute(MARK_SUPERSEDED, {"ids": ids})
+        conn.execute(MARK_SUPERSEDED, {"ids": ids})
 
 
 def _supersedable(row: _Due) -> bool:

@@ -1,28 +1,43 @@
-"""SQLite on the event loop's own thread, for SQLAlchemy's `sqlite+aiosqlite` dialect.
+"""SQLite on the event loop's own thread: an async SQLAlchemy dialect over plain `sqlite3`.
 
-aiosqlite runs every call — cursor, execute, fetch, close — on a thread of its own and
-wakes the event loop when it is done: about four thread hops a statement, 63 a command
-(bench/README.md, "What a command costs"), and those hops, not SQLite, were most of a
-command's time. SQLite in WAL mode answers a small statement in microseconds, so here the
-calls run inline, as coroutines that finish without suspending.
+The `sqlite+aiosqlite` URLs of the configuration are served by this dialect
+(`storage.db.Database` swaps the driver name). aiosqlite runs every call — cursor,
+execute, fetch, close — on a thread of its own and wakes the event loop when it is done:
+about four thread hops a statement, 63 a command (bench/README.md, "What a command
+costs"), and those hops, not SQLite, were most of a command's time. SQLite in WAL mode
+answers a small statement in microseconds, so here the calls run inline. The dialect is
+pysqlite's, declared asynchronous: SQLAlchemy's async engine runs its synchronous code in a
+greenlet, and a statement that needs no waiting never leaves it (an adapter of coroutines
+would cost two greenlet switches a call: a sixth of a command's time).
 
 Blocking the event loop is what must never happen, and only waiting for a lock could do
 it: the connection's own busy handler is off (`busy_timeout=0`), and a statement refused
-with SQLITE_BUSY — which then had no effect — is tried again after an asynchronous pause,
-up to `LOCK_WAIT_SECONDS`, while the holder (maybe another task of this process) goes on.
-Every transaction starts with `BEGIN IMMEDIATE` (storage.db), so it is almost always the
-BEGIN that waits, and a transaction holding the write lock is never refused later.
+with SQLITE_BUSY — which then had no effect — is tried again after an asynchronous pause
+(`await_`, back to the event loop), up to `LOCK_WAIT_SECONDS`, while the holder (maybe
+another task of this process) goes on. Every transaction starts with `BEGIN IMMEDIATE`
+(storage.db), so it is almost always the BEGIN that waits, and a transaction holding the
+write lock is never refused later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import pool
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.util.concurrency import await_only, in_greenlet
+
+DRIVER = "piazzabot_inline"
 LOCK_WAIT_SECONDS = 10.0
 FIRST_PAUSE, MAX_PAUSE = 0.001, 0.05
+
+T = TypeVar("T")
 
 
 def _busy(error: sqlite3.OperationalError) -> bool:
@@ -30,126 +45,67 @@ def _busy(error: sqlite3.OperationalError) -> bool:
                                                         sqlite3.SQLITE_LOCKED)
 
 
-async def _patiently(call: Callable[[], Any]) -> Any:
-    """`call()`, tried again while SQLite answers that the database is busy."""
-    loop = asyncio.get_running_loop()
-    deadline, pause = loop.time() + LOCK_WAIT_SECONDS, FIRST_PAUSE
+def _patiently(call: Callable[[], T]) -> T:
+    """`call()`, tried again while SQLite answers that the database is busy; the pauses
+    between tries go back to the event loop."""
+    deadline, pause = None, FIRST_PAUSE
     while True:
         try:
             return call()
         except sqlite3.OperationalError as error:
-            if not _busy(error) or loop.time() >= deadline:
+            now = time.monotonic()
+            deadline = deadline if deadline is not None else now + LOCK_WAIT_SECONDS
+            # Outside SQLAlchemy's greenlet there is no loop to give way to: no waiting.
+            if not _busy(error) or now >= deadline or not in_greenlet():
                 raise
-        await asyncio.sleep(pause)
+        await_only(asyncio.sleep(pause))
         pause = min(pause * 2, MAX_PAUSE)
 
 
-class InlineCursor:
-    """The part of aiosqlite's cursor that SQLAlchemy uses."""
+class PatientCursor(sqlite3.Cursor):
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> PatientCursor:
+        return _patiently(lambda: sqlite3.Cursor.execute(self, sql, parameters))
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-
-    async def __aenter__(self) -> InlineCursor:
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self._cursor.close()
-
-    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
-        await _patiently(lambda: self._cursor.execute(sql, parameters))
-        return self
-
-    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> PatientCursor:
         rows = list(parameters)
-        await _patiently(lambda: self._cursor.executemany(sql, rows))
-        return self
+        return _patiently(lambda: sqlite3.Cursor.executemany(self, sql, rows))
 
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
-        return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
-
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    async def close(self) -> None:
-        self._cursor.close()
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    @property
-    def arraysize(self) -> int:
-        return self._cursor.arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._cursor.arraysize = value
+    async def _async_soft_close(self) -> None:
+        """Asked by SQLAlchemy's async results of an async driver's cursor before its rows
+        are read outside the greenlet; sqlite3 reads them synchronously: nothing to do."""
 
 
-class _RunNow:
-    """Stands in for aiosqlite's request queue, which SQLAlchemy feeds directly to set the
-    isolation level: the request runs at once."""
+class PatientConnection(sqlite3.Connection):
+    def cursor(self, factory: Any = PatientCursor) -> Any:
+        return super().cursor(factory)
 
-    def put_nowait(self, request: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
-        future, function = request
-        try:
-            future.set_result(function())
-        except Exception as error:  # handed to the waiting caller, as aiosqlite does
-            future.set_exception(error)
+    def commit(self) -> None:
+        _patiently(super().commit)
 
 
-class InlineConnection:
-    """The part of `aiosqlite.Connection` that SQLAlchemy's dialect uses."""
+class InlineSQLiteDialect(SQLiteDialect_pysqlite):
+    """pysqlite's dialect, for the async engine: same SQL, same types, same connect
+    arguments (query options such as `?mode=ro&uri=true` included)."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._conn = connection
-        self._connection: sqlite3.Connection | None = connection
-        self._tx = _RunNow()
+    driver = DRIVER
+    is_async = True
+    supports_statement_cache = True
 
-    @property
-    def isolation_level(self) -> str | None:
-        return self._conn.isolation_level
-
-    def cursor(self) -> InlineCursor:
-        return InlineCursor(self._conn.cursor())
-
-    async def commit(self) -> None:
-        await _patiently(self._conn.commit)
-
-    async def rollback(self) -> None:
-        self._conn.rollback()
-
-    async def create_function(self, *args: Any, **kw: Any) -> None:
-        self._conn.create_function(*args, **kw)
-
-    async def close(self) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
-
-
-def creator(path: str) -> Callable[[], Any]:
-    """`async_creator` for `create_async_engine`: a connection to the database at `path`."""
-
-    async def connect() -> InlineConnection:
+    def create_connect_args(self, url: URL) -> tuple[list[Any], dict[str, Any]]:
+        args, options = super().create_connect_args(url)
         # Only the loop's thread runs statements; a pool being garbage-collected may close
-        # the connection from another.
-        return InlineConnection(sqlite3.connect(path, check_same_thread=False,
-                                                isolation_level=None))
+        # a connection from another.
+        options.update(factory=PatientConnection, check_same_thread=False)
+        return args, options
 
-    return connect
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
+        return pool.AsyncAdaptedQueuePool if cls._is_url_file_db(url) else pool.StaticPool
+
+
+registry.register(f"sqlite.{DRIVER}", __name__, "InlineSQLiteDialect")
+
+
+def inline_url(url: str) -> URL:
+    """`url` (`sqlite+aiosqlite://…`, as configured) served by this dialect."""
+    return make_url(url).set(drivername=f"sqlite+{DRIVER}")
