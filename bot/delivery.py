@@ -29,9 +29,11 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     String,
+    and_,
     bindparam,
     case,
     cast,
+    func,
     literal,
     or_,
     select,
@@ -112,7 +114,10 @@ def _slot_column() -> Any:
 
 
 def _due_query(platforms: Sequence[str]) -> Any:
-    """The pending rows, oldest first, each with its destination and posted message."""
+    """The pending rows, oldest first, each with its destination and posted message; none
+    of the destinations being served (`busy_chats`, `busy_people`): their rows are their
+    tasks' business, and a long backlog of one chat must not hide the others' rows."""
+    person = func.coalesce(OutboxMessage.identity_id, 0)
     return (
         select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.chat_id,
                OutboxMessage.identity_id, OutboxMessage.thread_id, OutboxMessage.key,
@@ -123,7 +128,10 @@ def _due_query(platforms: Sequence[str]) -> Any:
         .outerjoin(Chat, Chat.id == OutboxMessage.chat_id)
         .outerjoin(Identity, Identity.id == OutboxMessage.identity_id)
         .outerjoin(PostedMessage, PostedMessage.slot == _slot_column())
-        .where(OutboxMessage.state == "pending", OutboxMessage.platform.in_(platforms))
+        .where(OutboxMessage.state == "pending", OutboxMessage.platform.in_(platforms),
+               or_(OutboxMessage.chat_id.not_in(bindparam("busy_chats", expanding=True)),
+                   and_(OutboxMessage.chat_id.is_(None),
+                        person.not_in(bindparam("busy_people", expanding=True)))))
         .order_by(OutboxMessage.id).limit(BATCH))
 
 
@@ -207,7 +215,7 @@ class Delivery:
         # Taken before reading: a destination's task may end while the rows are read, and
         # rows it has just sent may still read as pending.
         writes, now, busy = self._writes, self.clock.now(), set(self._serving)
-        rows = await self._due_rows()
+        rows = await self._due_rows(skip=busy)
         whole = len(rows) < BATCH
         waiting = {_destination_key(row) for row in rows if row.next_attempt_at > now}
         for group in self._grouped(rows, now, skip=busy):
@@ -267,10 +275,12 @@ class Delivery:
                 if not more and self._writes == writes:
                     return
 
-    async def _due_rows(self) -> list[_Due]:
-        """The oldest pending rows (at most `BATCH`), with what sending them needs: one
-        query."""
-        found = await self.db.run(lambda conn: conn.execute(self._due_query).all())
+    async def _due_rows(self, skip: Collection[tuple[str, int]] = ()) -> list[_Due]:
+        """The oldest pending rows (at most `BATCH`) of the destinations not in `skip`, with
+        what sending them needs: one query."""
+        busy = {"busy_chats": [n for kind, n in skip if kind == "c"],
+                "busy_people": [n for kind, n in skip if kind == "i"]}
+        found = await self.db.run(lambda conn: conn.execute(self._due_query, busy).all())
         return [_due(row) for row in found]
 
     @staticmethod

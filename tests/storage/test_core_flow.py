@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from adapters.base import Delivered, Outgoing, Rejected, RetryLater, Unreachable
 from bot.commands import CommandSpec
 from bot.context import Context
+from bot.delivery import _due_query
 from bot.events import ActionEvent
 from bot.messages import OutMessage, rich
 from storage.models import ActionToken, Chat, OutboxMessage, ProcessedEvent, Territory
@@ -161,8 +162,8 @@ async def test_a_pass_reading_while_a_destination_finishes_sends_nothing_twice(
     await delivery._pass()  # milano's task starts, and waits for the platform
     read = delivery._due_rows
 
-    async def read_while_the_task_ends() -> list:
-        rows = await read()
+    async def read_while_the_task_ends(**kwargs: object) -> list:
+        rows = await read(**kwargs)
         accepting.set()
         await asyncio.gather(*delivery._serving.values())
         return rows
@@ -171,6 +172,38 @@ async def test_a_pass_reading_while_a_destination_finishes_sends_nothing_twice(
     await delivery._pass()
     await asyncio.gather(*delivery._serving.values())
     assert bot.adapter.texts() == ["una volta"]
+
+
+async def test_a_backlog_longer_than_a_batch_keeps_no_other_chat_waiting(
+        bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The background loop: the rows of a destination being served are its task's; a pass
+    reads past them, so another chat's message is not stuck behind a batch of them."""
+    monkeypatch.setattr("bot.delivery.BATCH", 5)
+    await bot.send("giulia", "milano", "/chi")
+    await bot.send("giulia", "roma", "/chi")
+    bot.adapter.sent.clear()
+    delivery, platform = bot.app.delivery, bot.adapter.deliver
+    delivery._due_query = _due_query([bot.adapter.platform])  # with the smaller batch
+    accepting = asyncio.Event()
+
+    async def milano_held(item: Outgoing) -> Delivered:
+        if item.destination.chat_id == "milano":
+            await accepting.wait()
+        return await platform(item)
+
+    bot.adapter.deliver = milano_held  # type: ignore[method-assign]
+    for n in range(8):
+        await post(bot, f"milano {n}")
+    await delivery._pass()  # milano's task takes its first batch, and waits for the platform
+    await post(bot, "roma", chat="roma")
+    await delivery._pass()
+    await asyncio.wait_for(delivery._serving[("c", 2)], 5)
+    assert bot.adapter.texts() == ["roma"]
+    accepting.set()
+    while delivery._serving or await bot.count(OutboxMessage, OutboxMessage.state == "pending"):
+        await asyncio.gather(*delivery._serving.values())
+        await delivery._pass()
+    assert bot.adapter.texts() == ["roma"] + [f"milano {n}" for n in range(8)]
 
 
 async def test_an_accepted_message_is_marked_sent_even_if_the_database_refuses_at_first(
