@@ -9,6 +9,7 @@ goes through `AdapterStateStore`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -92,6 +93,11 @@ class CoreHandle(Protocol):
 
     async def handle(self, event: Event) -> ActionOutcome | None:
         """Process one event (once, even if delivered again); for actions, the outcome."""
+        ...
+
+    async def handle_many(self, events: Sequence[Event]) -> list[ActionOutcome | None]:
+        """Process events that arrived together, in order and in one transaction (cheaper
+        than one each); their outcomes in the same order."""
         ...
 
     def commands(self, locale: str) -> list[tuple[str, str]]:

@@ -61,6 +61,9 @@ class AdapterCore:
     async def handle(self, event: Event) -> ActionOutcome | None:
         return await self.app.dispatcher.handle(event)
 
+    async def handle_many(self, events: Sequence[Event]) -> list[ActionOutcome | None]:
+        return await self.app.dispatcher.handle_many(events)
+
     def commands(self, locale: str) -> list[tuple[str, str]]:
         return self.app.services.registry.menu(locale)
 

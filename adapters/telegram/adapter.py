@@ -82,7 +82,7 @@ class TelegramAdapter(Adapter):
                 await self._start_webhook(application, inbound)
             else:
                 await bot.delete_webhook(drop_pending_updates=False)
-                self.poller = Poller(bot, inbound.handle, core.state, ALLOWED_UPDATES)
+                self.poller = Poller(bot, inbound.handle_many, core.state, ALLOWED_UPDATES)
                 await self.poller.start()
         except BaseException:
             await self.stop()

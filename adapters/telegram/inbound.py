@@ -9,7 +9,9 @@ acting again on an edited command could do twice what was meant once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 
 from telegram import Bot, CallbackQuery, Chat, ChatMember, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
@@ -82,69 +84,81 @@ class Inbound:
     async def handle(self, update: Update) -> None:
         """Hand one update to the core. Raises if the core could not take it (the caller
         decides whether to try again; the core ignores an update it already processed)."""
+        await self.handle_many([update])
+
+    async def handle_many(self, updates: Sequence[Update]) -> None:
+        """Hand updates fetched together to the core, which takes them in one transaction,
+        then answer the button presses among them with their toasts. Raises if the core
+        could not take them, after stopping the presses' spinners (they are retried)."""
+        taken = [(update, await self._event(update)) for update in updates]
+        events = [event for _update, event in taken if event is not None]
+        presses = [update.callback_query for update, event in taken if event is not None]
+        try:
+            outcomes = await self.core.handle_many(events)
+        except Exception:
+            await asyncio.gather(*(self._answer(query, None) for query in presses if query))
+            raise
+        await asyncio.gather(*(
+            self._answer(query, outcome.text if outcome is not None else None)
+            for query, outcome in zip(presses, outcomes, strict=True) if query is not None))
+
+    async def _event(self, update: Update) -> Event | None:
+        """The core's event for `update`, or None if the bot does not act on it."""
         event_id = str(update.update_id)
         if update.callback_query is not None:
-            await self._button(event_id, update.callback_query)
-        elif update.message is not None:
-            await self._message(event_id, update.message)
-        elif update.poll_answer is not None:
-            await self._poll_answer(event_id, update)
-        elif update.my_chat_member is not None:
-            await self._membership(event_id, update)
-        elif update.chat_member is not None:
+            return await self._button(event_id, update.callback_query)
+        if update.message is not None:
+            return await self._message(event_id, update.message)
+        if update.poll_answer is not None:
+            return await self._poll_answer(event_id, update)
+        if update.my_chat_member is not None:
+            return await self._membership(event_id, update)
+        if update.chat_member is not None:
             self.admins.forget(update.chat_member.chat.id)  # someone's rights may have changed
         else:
             log.debug("update %s of a kind the bot does not act on", event_id)
+        return None
 
     async def _sender(self, user: User, chat: Chat) -> Sender:
         admin = chat.type != ChatType.PRIVATE and await self.admins.is_admin(chat.id, user.id)
         return Sender(user_id=str(user.id), display_name=user.full_name,
                       username=user.username, is_chat_admin=admin)
 
-    async def _message(self, event_id: str, message: Message) -> None:
+    async def _message(self, event_id: str, message: Message) -> Event | None:
         chat = message.chat
         if message.sender_chat is not None:
             if message.sender_chat.id != chat.id:
-                return  # posted on behalf of a channel
+                return None  # posted on behalf of a channel
             # An anonymous administrator: Telegram shows the group itself as the sender.
             sender = Sender(user_id=str(chat.id), display_name=chat.title or str(chat.id),
                             is_chat_admin=True)
         elif message.from_user is None or message.from_user.is_bot:
-            return
+            return None
         else:
             sender = await self._sender(message.from_user, chat)
         text = message.text
         if text is None:
-            return
+            return None
         base = {"platform": PLATFORM, "event_id": event_id, "chat": chat_ref(chat, message),
                 "sender": sender}
         command = split_command(text, prefixes="/", bot_username=self.bot.username)
-        event: Event
         if command is not None:
-            event = CommandEvent(**base, name=command[0], args=command[1],
-                                 message_id=str(message.message_id),
-                                 mentions=_mentioned(message), reply_to_user=_replied_to(message))
-        elif split_command(text, prefixes="/") is not None:
-            return  # a command for another bot (/cmd@OtherBot)
-        else:
-            event = TextEvent(**base, text=text, message_id=str(message.message_id))
-        await self.core.handle(event)
+            return CommandEvent(**base, name=command[0], args=command[1],
+                                message_id=str(message.message_id),
+                                mentions=_mentioned(message), reply_to_user=_replied_to(message))
+        if split_command(text, prefixes="/") is not None:
+            return None  # a command for another bot (/cmd@OtherBot)
+        return TextEvent(**base, text=text, message_id=str(message.message_id))
 
-    async def _button(self, event_id: str, query: CallbackQuery) -> None:
+    async def _button(self, event_id: str, query: CallbackQuery) -> Event | None:
         message = query.message
         if message is None or query.from_user.is_bot:
             await self._answer(query, None)  # a button under an inline message: not ours
-            return
+            return None
         chat = message.chat
         where = chat_ref(chat, message if isinstance(message, Message) else None)
-        event = ActionEvent(PLATFORM, event_id, where, await self._sender(query.from_user, chat),
-                            token=query.data or "", message_id=str(message.message_id))
-        try:
-            outcome = await self.core.handle(event)
-        except Exception:
-            await self._answer(query, None)  # stop the client's spinner; the press is retried
-            raise
-        await self._answer(query, outcome.text if outcome is not None else None)
+        return ActionEvent(PLATFORM, event_id, where, await self._sender(query.from_user, chat),
+                           token=query.data or "", message_id=str(message.message_id))
 
     async def _answer(self, query: CallbackQuery, text: str | None) -> None:
         try:
@@ -152,35 +166,33 @@ class Inbound:
         except TelegramError as exc:  # too late (a retried press): nothing to do
             log.debug("answerCallbackQuery %s: %s", query.id, exc.message)
 
-    async def _poll_answer(self, event_id: str, update: Update) -> None:
+    async def _poll_answer(self, event_id: str, update: Update) -> Event | None:
         answer = update.poll_answer
         assert answer is not None
         if answer.user is None or answer.user.is_bot:
-            return  # an anonymous vote on behalf of a chat
+            return None  # an anonymous vote on behalf of a chat
         poll = await self.polls.find(answer.poll_id)
         if poll is None:
             log.debug("answer to unknown poll %s ignored", answer.poll_id)
-            return
+            return None
         chat = ChatRef(PLATFORM, str(poll.chat_id), is_private=poll.private)
         admin = not poll.private and await self.admins.is_admin(poll.chat_id, answer.user.id)
         sender = Sender(str(answer.user.id), answer.user.full_name, answer.user.username, admin)
-        await self.core.handle(PollAnswerEvent(
-            PLATFORM, event_id, chat, sender, poll_id=answer.poll_id,
-            options=tuple(answer.option_ids), message_id=str(poll.message_id)))
+        return PollAnswerEvent(PLATFORM, event_id, chat, sender, poll_id=answer.poll_id,
+                               options=tuple(answer.option_ids), message_id=str(poll.message_id))
 
-    async def _membership(self, event_id: str, update: Update) -> None:
+    async def _membership(self, event_id: str, update: Update) -> Event | None:
         change = update.my_chat_member
         assert change is not None
         chat = change.chat
         self.admins.forget(chat.id)
         was_in, now_in = _is_in(change.old_chat_member), _is_in(change.new_chat_member)
         if was_in == now_in:
-            return  # promoted or restricted: still there
+            return None  # promoted or restricted: still there
         if now_in and chat.type == ChatType.PRIVATE:
-            return  # unblocked: the person's next message reactivates the chat
+            return None  # unblocked: the person's next message reactivates the chat
         sender = await self._sender(change.from_user, chat) if now_in else Sender(
             str(change.from_user.id), change.from_user.full_name, change.from_user.username)
         log.info("bot %s chat %s", "added to" if now_in else "removed from", chat.id,
                  extra={"platform": PLATFORM, "platform_chat_id": chat.id})
-        await self.core.handle(MembershipEvent(PLATFORM, event_id, chat_ref(chat), sender,
-                                               joined=now_in))
+        return MembershipEvent(PLATFORM, event_id, chat_ref(chat), sender, joined=now_in)

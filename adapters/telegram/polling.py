@@ -6,6 +6,10 @@ unreachable) would be lost, and nothing tells a restarted bot where it was. Here
 offset is stored through the core's adapter state after each batch, read back at start,
 and an update is retried (with a growing pause) until the core has taken it. The core's
 dedup by update id makes a redelivered update harmless.
+
+The updates of one fetch go to the core together (one transaction for all); if that
+fails, they go again one at a time, so that one the core cannot take holds back only
+those after it.
 """
 
 from __future__ import annotations
@@ -31,11 +35,11 @@ HANDLE_ATTEMPTS = 8  # about a minute and a half of retries, then the update is 
 
 
 class Poller:
-    def __init__(self, bot: Bot, handle: Callable[[Update], Awaitable[None]],
+    def __init__(self, bot: Bot, handle_many: Callable[[Sequence[Update]], Awaitable[None]],
                  state: AdapterStateStore, allowed_updates: Sequence[str],
                  long_poll: timedelta = LONG_POLL) -> None:
         self.bot = bot
-        self.handle = handle
+        self.handle_many = handle_many
         self.state = state
         self.allowed_updates = list(allowed_updates)
         self.long_poll = long_poll
@@ -101,6 +105,10 @@ class Poller:
         return fetch.result()
 
     async def _handle_all(self, updates: Sequence[Update]) -> None:
+        if len(updates) > 1 and await self._handle_together(updates):
+            self.offset = updates[-1].update_id + 1
+            await self.state.set(OFFSET_KEY, str(self.offset))
+            return
         handled = False
         for update in updates:
             if self._stop.is_set() or not await self._handle_one(update):
@@ -110,11 +118,22 @@ class Poller:
         if handled:
             await self.state.set(OFFSET_KEY, str(self.offset))
 
+    async def _handle_together(self, updates: Sequence[Update]) -> bool:
+        """True if the core took them all."""
+        try:
+            await self.handle_many(updates)
+            return True
+        except Exception:
+            log.warning("updates %s to %s not handled together; one at a time now",
+                        updates[0].update_id, updates[-1].update_id, exc_info=True,
+                        extra={"platform": "telegram"})
+            return False
+
     async def _handle_one(self, update: Update) -> bool:
         """True once the update is done with (handled, or given up); False if stopping."""
         for attempt in range(1, HANDLE_ATTEMPTS + 1):
             try:
-                await self.handle(update)
+                await self.handle_many([update])
                 return True
             except Exception:
                 log.exception("update %s not handled (attempt %d of %d)", update.update_id,

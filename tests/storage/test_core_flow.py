@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from adapters.base import Delivered, Outgoing, Rejected, RetryLater, Unreachable
-from bot.commands import CommandSpec
+from bot.commands import CommandSpec, split_command
 from bot.context import Context
 from bot.delivery import _due_query
-from bot.events import ActionEvent
+from bot.events import ActionEvent, CommandEvent, Event
 from bot.messages import OutMessage, rich
 from storage.models import ActionToken, Chat, OutboxMessage, ProcessedEvent, Territory
 from tests.support import Bot
@@ -82,6 +82,79 @@ async def post(bot: Bot, text: str, *, key: str | None = None, chat: str = "mila
 
         outbox = Outbox(session, bot.clock, bot.app.services.platforms, "Europe/Rome")
         await outbox.post(outbox.chat_target(row), OutMessage(rich(text), key=key))
+
+
+def command(bot: Bot, user: str, chat: str, text: str, **fields: object) -> CommandEvent:
+    name, args = split_command(text, prefixes="/") or ("", "")
+    return CommandEvent(**bot.event(user, chat, **fields), name=name, args=args)
+
+
+async def test_events_that_arrive_together_share_one_transaction(bot: Bot) -> None:
+    """Each keeps its own savepoint: a refusal or a bug undoes only its own work; a
+    repeated event is skipped; everything else commits once, with its replies."""
+    async def half_then_crash(ctx: Context, args: str) -> None:
+        ctx.session.add(Territory(name="Rotta", slug="rotta", timezone="UTC", created_at=ctx.now))
+        await ctx.session.flush()
+        raise RuntimeError("bug")
+
+    bot.app.services.registry.command(CommandSpec(("rotta",), half_then_crash, "test"))
+    began = []
+    event.listen(bot.app.db.engine.sync_engine, "begin", lambda _conn: began.append(1))
+    outcomes = await bot.app.dispatcher.handle_many([
+        command(bot, "giulia", "milano", "/territorio Milano", event_id="b1"),
+        command(bot, "marco", "milano", "/rotta", event_id="b2"),
+        command(bot, "giulia", "milano", "/territorio Milano", event_id="b1"),
+        command(bot, "marco", "roma", "/territorio Roma", event_id="b3"),
+        ActionEvent(**bot.event("marco", "milano", event_id="b4"), token="forged"),
+    ])
+    assert len(began) == 1
+    texts = [(o.text, o.ok) if o else None for o in outcomes]
+    assert texts[0] is None and texts[2] is None  # done; and the repeat skipped
+    assert texts[1] == ("Scusa, qualcosa è andato storto. Non ho cambiato nulla: riprova.",
+                        False)
+    assert texts[4] == ("Questo pulsante non è più valido.", False)
+    await bot.app.delivery.drain()
+    assert bot.adapter.texts("milano") == [
+        "Questa chat ora è la chat del territorio Milano. È un territorio nuovo: benvenuti!",
+        "Scusa, qualcosa è andato storto. Non ho cambiato nulla: riprova."]
+    assert bot.adapter.texts("roma") == [
+        "Solo gli amministratori della chat, i facilitatori e lo staff possono collegare una "
+        "chat a un territorio."]
+    assert [t.name for t in await bot.rows(Territory)] == ["Milano"]
+    assert await bot.count(ProcessedEvent) == 4
+
+
+async def test_a_batch_that_fails_as_a_whole_is_taken_one_event_at_a_time(
+        bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error outside every savepoint (here: loading one event's chat) leaves nothing of
+    the batch; the events are processed again one by one, the failing one raising."""
+    from bot import dispatcher
+
+    load = dispatcher.load_context
+
+    async def broken_for_roma(session: object, services: object, event: Event) -> Context:
+        if event.chat.external_id == "roma":
+            raise OperationalError("SELECT", {}, Exception("disk I/O error"))
+        return await load(session, services, event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dispatcher, "load_context", broken_for_roma)
+    with pytest.raises(OperationalError):
+        await bot.app.dispatcher.handle_many([
+            command(bot, "giulia", "milano", "/territorio Milano", event_id="c1"),
+            command(bot, "giulia", "roma", "/chi", event_id="c2"),
+            command(bot, "giulia", "milano", "/chi", event_id="c3"),
+        ])
+    assert [e.event_id for e in await bot.rows(ProcessedEvent)] == ["c1"]
+    monkeypatch.setattr(dispatcher, "load_context", load)
+    await bot.app.dispatcher.handle_many([
+        command(bot, "giulia", "milano", "/territorio Milano", event_id="c1"),
+        command(bot, "giulia", "roma", "/chi", event_id="c2"),
+        command(bot, "giulia", "milano", "/chi", event_id="c3"),
+    ])
+    await bot.app.delivery.drain()
+    assert len(bot.adapter.texts("milano")) == 2
+    assert len(bot.adapter.texts("roma")) == 1
+    assert await bot.count(ProcessedEvent) == 3
 
 
 async def test_delivery_waits_keeps_order_and_retries(bot: Bot) -> None:

@@ -101,3 +101,28 @@ async def test_a_deleted_card_is_posted_again(tg: TelegramBot, emu: BotAPIEmulat
     assert await tg.press(GROUP, CARLA, again.message_id, button(again)) == "Contato!"
     assert emu.messages[again.key].text == "Conteggio: 1"
     assert len(emu.sent_messages(GROUP)) == 1
+
+
+async def test_updates_fetched_together_are_handled_together(
+        tg: TelegramBot, emu: BotAPIEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One getUpdates answer goes to the core as one batch (one transaction); each press
+    still gets its own toast, and a forged one its refusal."""
+    [card] = await tg.say(GROUP, ADA, "/test_conta")
+    batches: list[int] = []
+    handle_many = tg.app.dispatcher.handle_many
+
+    async def counted(events: list) -> list:
+        batches.append(len(events))
+        return await handle_many(events)
+
+    monkeypatch.setattr(tg.app.dispatcher, "handle_many", counted)
+    before = len(emu.callback_answers)
+    emu.inject_callback(GROUP, BRUNO, card.message_id, button(card))
+    emu.inject_callback(GROUP, CARLA, card.message_id, "forged")
+    emu.inject_message(GROUP, CARLA, "/chi")
+    await tg.settle(emu.inject_callback(GROUP, CARLA, card.message_id, button(card)))
+    assert batches == [4]
+    answers = sorted(a.get("text") for a in emu.callback_answers[before:])
+    assert answers == sorted(["Contato!", INVALID, "Contato!"])
+    assert emu.messages[card.key].text == "Conteggio: 2"
+    assert emu.sent_messages(GROUP)[-1].text.startswith("Sei Carla")
