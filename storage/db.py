@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from storage import sqlite_inline
 
@@ -90,11 +91,15 @@ class Database:
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """`work(connection)` in one transaction: synchronous SQLAlchemy Core statements,
-        run together in one greenlet (the cheapest way to a few statements; on SQLite
-        through `sqlite_inline`, an `AsyncConnection.execute` would refuse a statement
-        that needs no waiting)."""
-        async with self.engine.begin() as conn:
-            return await conn.run_sync(work)
+        run together — checkout, BEGIN, statements, COMMIT — in one greenlet, the cheapest
+        way to a few statements (an `AsyncConnection` spawns one for each step; and on
+        SQLite, through `sqlite_inline`, its `execute` refuses a statement that needs no
+        waiting)."""
+        return await greenlet_spawn(self._run, work)
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        with self.engine.sync_engine.begin() as conn:
+            return work(conn)
 
     async def uncut(self, work: Coroutine[Any, Any, T]) -> T:
         """Run `work` (which holds transactions) so that cancelling the caller never cuts
