@@ -5,10 +5,12 @@ Guarantees:
   wait (rate limit, platform down) holds back the ones after it, not other chats: in the
   background loop each destination is served by a task of its own, so a destination whose
   adapter waits in place (PTB's rate limiter does, for a busy group) delays nobody else;
-- a message is marked sent in its own transaction right after the platform accepted it, so
-  nothing accepted is sent twice unless the process dies in between (then it is resent):
-  never more than one message per destination in that window. A mark the database
-  refuses (SQLite's write lock out of reach) is tried again, not the message;
+- a message is marked sent right after the platform accepted it, before the next one of
+  its destination goes (the marks of destinations served at once share a transaction:
+  `storage.shared_writes`), so nothing accepted is sent twice unless the process dies in
+  between (then it is resent): never more than one message per destination in that
+  window. A mark the database refuses (SQLite's write lock out of reach) is tried again,
+  not the message;
 - a keyed message whose newer version is already waiting is skipped ("superseded"): only
   the latest card state is sent;
 - a keyed message already posted is delivered as an edit where the platform can edit.
@@ -56,6 +58,7 @@ from bot.messages import message_from_json
 from bot.outbox import message_slot
 from storage.db import Database, insert_or_skip
 from storage.models import Chat, Identity, OutboxMessage, PostedMessage
+from storage.shared_writes import SharedWrites
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +167,7 @@ class Delivery:
         self._serving: dict[tuple[str, int], asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(CONCURRENT_DESTINATIONS)
         self._due_query = _due_query(list(adapters))
+        self._marks = SharedWrites(db)  # destinations served at once share their marks' commits
         record = insert_or_skip(db.dialect, POSTED)
         self._record_posted = record.on_conflict_do_update(
             index_elements=[POSTED.c.slot],
@@ -429,7 +433,7 @@ class Delivery:
             if chat_gone is not None:
                 conn.execute(update(Chat).where(Chat.id == chat_gone).values(active=False))
 
-        await self.db.run(settle)
+        await self._marks.run(settle)
         superseded.clear()
 
     async def _seconds_to_next_due(self, skip: Collection[tuple[str, int]]) -> float:
