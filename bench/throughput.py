@@ -2,12 +2,16 @@
 
     .venv/bin/python bench/throughput.py [--territories 10] [--members 200] [--commands 2000]
                                          [--db sqlite|postgres|both] [--path core|telegram|both]
-                                         [--sample 200] [--profile FILE]
+                                         [--sample 200] [--batch 100] [--profile FILE]
 
 Path (a), `--path core` (the default): a mixed stream — propose an idea, support one, answer
 a meetup, list ideas, /chi — goes through the dispatcher one event after another; each
 command's latency runs from the event entering the dispatcher to its replies accepted by the
-adapter (delivery included). Prints commands per second and p50 / p99 latency.
+adapter (delivery included). Prints commands per second and p50 / p99 latency. Then the
+same stream again, sustained: the commands arrive faster than they are handled, and go to
+the core in batches of `--batch` (`Dispatcher.handle_many`, as a `getUpdates` answer does)
+while the background delivery loop sends the replies, as in service; prints commands per
+second from the first batch to the last reply accepted, and the CPU time a command.
 
 Path (b), `--path telegram`: the same stream said by members in their territories' groups,
 to the real bot process against the Bot API emulator over HTTP, and the same number of
@@ -35,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from storage.models import OutboxMessage
 from tests.support import Bot
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -74,7 +79,7 @@ def stream(people: list[tuple[str, str]], count: int, seed: int = 7) -> list[tup
     return out
 
 
-async def run(url: str, territories: int, members: int, commands: int) -> None:
+async def run(url: str, territories: int, members: int, commands: int, batch: int) -> None:
     bot = await Bot.started(url, limits={"commands_per_minute": 1_000_000},
                             ideas={"daily_limit": 1_000_000})
     people = await prepare(bot, territories, members)
@@ -86,12 +91,35 @@ async def run(url: str, territories: int, members: int, commands: int) -> None:
         await bot.send(who, chat, text)
         latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
-    await bot.stop()
     cuts = statistics.quantiles(latencies, n=100)
     name = url.split(":", 1)[0]
     print(f"{name:28} {commands / elapsed:8.1f} commands/s   p50 {cuts[49] * 1000:6.1f} ms   "
           f"p99 {cuts[98] * 1000:6.1f} ms   ({commands} commands, {territories} territories, "
           f"{members} members)")
+    await sustained(bot, stream(people, commands, seed=8), batch)
+    await bot.stop()
+
+
+async def sustained(bot: Bot, work: list[tuple[str, str, str]], batch: int) -> None:
+    """The stream in batches of `batch`, the delivery loop running in the background."""
+    events = [bot.message(who, chat, text) for who, chat, text in work]
+    sent = len(bot.adapter.sent)
+    delivering = asyncio.create_task(bot.app.delivery.run_forever())
+    cpu, started = time.process_time(), time.perf_counter()
+    for first in range(0, len(events), batch):
+        await bot.app.dispatcher.handle_many(events[first:first + batch])
+        await asyncio.sleep(0)  # the delivery loop's turn, as between two getUpdates
+    while True:  # until the last reply is accepted (polled: it is the loop's to send)
+        if not await bot.count(OutboxMessage, OutboxMessage.state == "pending"):
+            break
+        await asyncio.sleep(0.005)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    delivering.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await delivering
+    print(f"  sustained, batches of {batch:<4} {len(events) / elapsed:8.1f} commands/s   "
+          f"CPU {cpu * 1000 / len(events):5.2f} ms a command   "
+          f"({len(bot.adapter.sent) - sent} replies sent)")
 
 
 @contextlib.asynccontextmanager
@@ -134,6 +162,8 @@ async def main() -> None:
     parser.add_argument("--path", choices=["core", "telegram", "both"], default="core")
     parser.add_argument("--sample", type=int, default=200,
                         help="Telegram path: commands timed one at a time before the burst")
+    parser.add_argument("--batch", type=int, default=100,
+                        help="core path, sustained: events handed to the core at once")
     parser.add_argument("--profile", help="Telegram path: py-spy samples of the bot's burst")
     args = parser.parse_args()
     for kind in ("sqlite", "postgres"):
@@ -141,7 +171,7 @@ async def main() -> None:
             continue
         if args.path in ("core", "both"):
             async with database(kind) as url:
-                await run(url, args.territories, args.members, args.commands)
+                await run(url, args.territories, args.members, args.commands, args.batch)
         if args.path in ("telegram", "both"):
             async with database(kind) as url:
                 await run_telegram(url, args.territories, args.members, args.commands,

@@ -88,14 +88,17 @@ class Bot:
             "sender": Sender(user, user, is_chat_admin=(user, chat) in self.admins),
         }
 
+    def message(self, user: str, chat: str, text: str, *, event_id: str | None = None) -> Event:
+        """The event of `user` writing `text` in `chat`: a command, or plain text."""
+        base = self.event(user, chat, **({"event_id": event_id} if event_id else {}))
+        parsed = split_command(text, prefixes="/!")
+        return (CommandEvent(**base, name=parsed[0], args=parsed[1]) if parsed
+                else TextEvent(**base, text=text))
+
     async def send(self, user: str, chat: str, text: str, *, event_id: str | None = None,
                    deliver: bool = True) -> list[str]:
         """`user` writes `text` in `chat`; returns the texts the bot sent because of it."""
-        base = self.event(user, chat, **({"event_id": event_id} if event_id else {}))
-        parsed = split_command(text, prefixes="/!")
-        event: Event = (CommandEvent(**base, name=parsed[0], args=parsed[1]) if parsed
-                        else TextEvent(**base, text=text))
-        return await self._handle(event, deliver)
+        return await self._handle(self.message(user, chat, text, event_id=event_id), deliver)
 
     async def press(self, user: str, chat: str, token: str) -> str | None:
         outcome = await self.app.dispatcher.handle(
