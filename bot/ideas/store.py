@@ -52,10 +52,8 @@ async def views(session: AsyncSession, ideas: Sequence[Idea]) -> list[IdeaView]:
     for idea_id, theme in await session.execute(
             select(IdeaTheme.idea_id, IdeaTheme.theme).where(IdeaTheme.idea_id.in_(ids))):
         themes.setdefault(idea_id, []).append(theme)
-    supporters = (select(func.count()).where(IdeaSupport.idea_id == Idea.id)
-                  .correlate(Idea).scalar_subquery())
     found = {idea_id: (name, count) for idea_id, name, count in await session.execute(
-        select(Idea.id, Member.display_name, supporters)
+        select(Idea.id, Member.display_name, _supporters())
         .outerjoin(Member, Member.id == Idea.author_id).where(Idea.id.in_(ids)))}
     return [IdeaView(idea, found[idea.id][0] or "?", tuple(sorted(themes.get(idea.id, []))),
                      found[idea.id][1]) for idea in ideas]
@@ -68,10 +66,10 @@ async def view(session: AsyncSession, idea: Idea) -> IdeaView:
 async def listing(session: AsyncSession, territory: Territory, *, order: Order,
                   theme: str | None, limit: int) -> tuple[list[IdeaView], int]:
     """Visible ideas of a territory (with `theme`, if given) in `order`: the first `limit`
-    and how many there are in all."""
-    support = (select(IdeaSupport.idea_id, func.count().label("n"))
-               .group_by(IdeaSupport.idea_id).subquery())
-    supporters = func.coalesce(support.c.n, 0)
+    and how many there are in all. Supporters are counted for the territory's ideas only,
+    each through the supports' primary key: the cost grows with the territory's ideas, not
+    with every support the cooperative ever gave (bench/README.md)."""
+    supporters = _supporters()
     where = [Idea.territory_id == territory.id, Idea.hidden.is_(None)]
     if theme:
         where.append(Idea.id.in_(select(IdeaTheme.idea_id).where(IdeaTheme.theme == theme)))
@@ -80,11 +78,15 @@ async def listing(session: AsyncSession, territory: Territory, *, order: Order,
         "newest": (Idea.created_at.desc(), Idea.id.desc()),
         "status": (_status_rank(), supporters.desc(), Idea.id),
     }[order]
-    rows = await session.scalars(
-        select(Idea).outerjoin(support, support.c.idea_id == Idea.id).where(*where)
-        .order_by(*ordering).limit(limit))
+    rows = await session.scalars(select(Idea).where(*where).order_by(*ordering).limit(limit))
     total = await session.scalar(select(func.count()).select_from(Idea).where(*where)) or 0
     return await views(session, list(rows)), total
+
+
+def _supporters() -> ColumnElement[int]:
+    """How many members support the idea of the enclosing query."""
+    return (select(func.count()).where(IdeaSupport.idea_id == Idea.id)
+            .correlate(Idea).scalar_subquery())
 
 
 def _status_rank() -> ColumnElement[int]:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.events import ActionEvent
 from bot.messages import Action
@@ -332,3 +332,27 @@ class TestLists:
         [top] = await bot.send("marco", "milano", "/idee")
         assert len(self.numbers(top)) == 10
         assert lines(top)[-1] == "…e altre 2. Un'idea per intero: /idea 1"
+
+
+
+async def test_a_list_reads_only_its_territorys_supports(sqlite_url: str) -> None:
+    """Every order's queries find the supports of the territory's ideas through an index
+    (SQLite's plans): none reads all supports, whose number grows with the cooperative's
+    whole history (`bench/commands_at_scale.py`: 130 ms a list at full scale before)."""
+    bot = await Bot.in_territory(sqlite_url)
+    try:
+        await bot.send("marco", "milano", f"/idea {COWORKING} #spazi")
+        await bot.send("luca", "milano", f"/idea {COURSE} #formazione")
+        await bot.send("sara", "milano", "/sostengo 2")
+        statements: list[tuple[str, object]] = []
+        event.listen(bot.app.db.engine.sync_engine, "before_cursor_execute",
+                     lambda _c, _cur, sql, params, *_: statements.append((sql, params)))
+        for words in ("", " nuove", " stato", " #formazione top"):
+            await bot.send("marco", "milano", f"/idee{words}")
+        plans = await bot.app.db.run(lambda conn: [
+            row[-1] for sql, params in statements if sql.lstrip().startswith("SELECT")
+            for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)])
+    finally:
+        await bot.stop()
+    assert any("idea_supports" in step for step in plans)
+    assert not [step for step in plans if step.startswith("SCAN idea_supports")]
