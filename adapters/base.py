@@ -73,6 +73,14 @@ class RetryLater(DeliveryError):
         self.retry_after = retry_after
 
 
+class Moved(DeliveryError):
+    """The chat has a new id (a Telegram group upgraded to a supergroup): send there."""
+
+    def __init__(self, reason: str, new_chat_id: str) -> None:
+        super().__init__(reason)
+        self.new_chat_id = new_chat_id
+
+
 class Rejected(DeliveryError):
     """The platform refused the item for good (400): do not retry it."""
 

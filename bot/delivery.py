@@ -47,12 +47,14 @@ from adapters.base import (
     Adapter,
     Delivered,
     Destination,
+    Moved,
     Outgoing,
     Rejected,
     RetryLater,
     Unreachable,
 )
 from bot import metrics
+from bot.chat_moves import move_chat
 from bot.clock import Clock
 from bot.messages import message_from_json
 from bot.outbox import message_slot
@@ -357,6 +359,12 @@ class Delivery:
             backoff = await self._postpone(row, superseded, str(exc), exc.retry_after)
             log.info("outbox %s postponed %.1fs: %s", row.id, backoff, str(exc)[:200],
                      extra=_fields(row, seconds=round(backoff, 1)))
+            return False
+        except Moved as exc:
+            old_id, new_id = item.destination.chat_id or "", exc.new_chat_id
+            await self.db.run(lambda conn: move_chat(conn, row.platform, old_id, new_id))
+            await self._postpone(row, superseded, str(exc), 0.0)  # at once, at the new id
+            self.wake()
             return False
         except Unreachable as exc:
             metrics.FAILURES.labels(row.platform, "unreachable").inc()

@@ -23,11 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
+from bot.chat_moves import move_chat
 from bot.commands import MAX_ARGS
 from bot.context import Context, Services, UserError, load_context
 from bot.events import (
     ActionEvent,
     ActionOutcome,
+    ChatMovedEvent,
     CommandEvent,
     Event,
     MembershipEvent,
@@ -111,6 +113,11 @@ class Dispatcher:
             metrics.DUPLICATES.labels(event.platform).inc()
             return None
         metrics.EVENTS.labels(event.platform, type(event).__name__).inc()
+        if isinstance(event, ChatMovedEvent):
+            await session.run_sync(lambda sync: move_chat(
+                sync.connection(), event.platform, event.chat.external_id,
+                event.new_external_id))
+            return None
         if isinstance(event, MembershipEvent):
             # Its greeting is in the outbox too: on_commit must wake delivery.
             await self._membership(session, event)

@@ -96,6 +96,14 @@ class MembershipEvent(Event):
 
 
 @dataclass(frozen=True)
+class ChatMovedEvent(Event):
+    """The chat has a new id on its platform (a Telegram group upgraded to a supergroup):
+    the same chat, its territory and everything else going with it."""
+
+    new_external_id: str = ""
+
+
+@dataclass(frozen=True)
 class ActionOutcome:
     """What the core answers to an action, for the platform's own feedback (a toast)."""
 

@@ -20,7 +20,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from adapters.base import DeliveryError, Rejected, RetryLater, Unreachable
+from adapters.base import DeliveryError, Moved, Rejected, RetryLater, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,10 @@ def delivery_error(exc: TelegramError, method: str) -> DeliveryError:
         log.info("%s refused: %s", method, exc.message, extra=_fields(method))
         return Unreachable(f"{method}: {exc.message}")
     if isinstance(exc, ChatMigrated):
-        # A group became a supergroup: the chat has a new id; it must be bound again there.
-        log.warning("%s: the group moved to chat %s", method, exc.new_chat_id,
-                    extra=_fields(method))
-        return Rejected(f"{method}: group migrated to {exc.new_chat_id}")
+        # A group became a supergroup: the same chat under a new id (bot.chat_moves).
+        log.info("%s: the group moved to chat %s", method, exc.new_chat_id,
+                 extra=_fields(method))
+        return Moved(f"{method}: group migrated to {exc.new_chat_id}", str(exc.new_chat_id))
     if isinstance(exc, BadRequest | EndPointNotFound):
         log.warning("%s refused by Telegram: %s", method, exc.message, extra=_fields(method))
         return Rejected(f"{method}: {exc.message}")

@@ -23,6 +23,7 @@ from adapters.telegram.poll_memory import PollMemory
 from bot.commands import split_command
 from bot.events import (
     ActionEvent,
+    ChatMovedEvent,
     ChatRef,
     CommandEvent,
     Event,
@@ -71,6 +72,22 @@ def _replied_to(message: Message) -> str | None:
     if message.is_topic_message and replied.message_id == message.message_thread_id:
         return None
     return str(replied.from_user.id)
+
+
+def _moved(event_id: str, message: Message) -> ChatMovedEvent | None:
+    """A group upgraded to a supergroup: Telegram says so in both chats (the old one with
+    the new id, the new one with the old id); either moves the chat."""
+    if message.migrate_to_chat_id:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return None
+    user = message.from_user
+    sender = Sender(str(user.id), user.full_name, user.username) if user else Sender(
+        str(old), message.chat.title or str(old))
+    return ChatMovedEvent(PLATFORM, event_id, ChatRef(PLATFORM, str(old), title=message.chat.title),
+                          sender, new_external_id=str(new))
 
 
 class Inbound:
@@ -126,6 +143,9 @@ class Inbound:
 
     async def _message(self, event_id: str, message: Message) -> Event | None:
         chat = message.chat
+        moved = _moved(event_id, message)
+        if moved is not None:
+            return moved
         if message.sender_chat is not None:
             if message.sender_chat.id != chat.id:
                 return None  # posted on behalf of a channel

@@ -14,7 +14,7 @@ from adapters.base import Delivered, Outgoing, Rejected, RetryLater, Unreachable
 from bot.commands import CommandSpec, split_command
 from bot.context import Context
 from bot.delivery import _due_query
-from bot.events import ActionEvent, CommandEvent, Event
+from bot.events import ActionEvent, ChatMovedEvent, CommandEvent, Event
 from bot.messages import OutMessage, rich
 from storage.models import ActionToken, Chat, OutboxMessage, ProcessedEvent, Territory
 from tests.support import Bot
@@ -155,6 +155,26 @@ async def test_a_batch_that_fails_as_a_whole_is_taken_one_event_at_a_time(
     assert len(bot.adapter.texts("milano")) == 2
     assert len(bot.adapter.texts("roma")) == 1
     assert await bot.count(ProcessedEvent) == 3
+
+
+async def test_a_chat_that_moves_keeps_its_territory_and_its_waiting_messages(
+        bot: Bot) -> None:
+    """A new id for a chat (a Telegram group upgraded): told after someone already wrote
+    under the new id, the new row takes the territory and the messages still waiting."""
+    await bot.send("giulia", "milano", "/territorio Milano")
+    await bot.send("marco", "milano-super", "/chi")
+    await post(bot, "in attesa")
+    moved = ChatMovedEvent(**bot.event("giulia", "milano"), new_external_id="milano-super")
+    await bot.app.dispatcher.handle(moved)
+    await bot.app.dispatcher.handle(moved)  # told twice (both chats announce it): once
+    chats = {c.external_id: c for c in await bot.rows(Chat)}
+    milano = await bot.rows(Territory)
+    assert (chats["milano"].active, chats["milano-super"].active) == (False, True)
+    assert chats["milano-super"].territory_id == milano[0].id
+    assert chats["milano-super"].kind == "territory"
+    bot.adapter.sent.clear()
+    await bot.app.delivery.drain()
+    assert bot.adapter.texts("milano-super") == ["in attesa"]
 
 
 async def test_delivery_waits_keeps_order_and_retries(bot: Bot) -> None:

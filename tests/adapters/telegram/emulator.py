@@ -116,12 +116,16 @@ class ApiError(Exception):
         *,
         retry_after: int | None = None,
         json_body: bool = True,
+        parameters: JSONDict | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
         self.json_body = json_body
+        self.parameters = dict(parameters or {})
+        if retry_after is not None:
+            self.parameters["retry_after"] = retry_after
 
     def response(self) -> web.Response:
         if not self.json_body:
@@ -132,8 +136,8 @@ class ApiError(Exception):
                     "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
             return web.Response(status=self.status, text=page, content_type="text/html")
         body: JSONDict = {"ok": False, "error_code": self.status, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+        if self.parameters:
+            body["parameters"] = self.parameters
         return web.json_response(body, status=self.status)
 
 
@@ -439,6 +443,29 @@ class BotAPIEmulator:
         )
         self.chats[id] = chat
         return chat
+
+    def upgrade_group(self, group_id: int, supergroup_id: int, *,
+                      announce: bool = True) -> list[JSONDict]:
+        """The group becomes a supergroup with a new id (same title, people and admins), as
+        when its admins turn on a supergroup feature: sends to the old id are refused with
+        `migrate_to_chat_id`. With `announce`, the two service messages Telegram sends are
+        queued (old group: `migrate_to_chat_id`; supergroup: `migrate_from_chat_id`)."""
+        group = self.chats[group_id]
+        if group.type != "group":
+            raise ValueError("only a basic group is upgraded")
+        supergroup = self.add_chat(supergroup_id, "supergroup", group.title,
+                                   creator=group.creator, admins=group.admins,
+                                   members=group.members - {self.bot_user.id})
+        group.migrated_to = supergroup.id
+        if not announce:
+            return []
+        by = self.users[group.creator].to_api() if group.creator else None
+        updates = []
+        for chat, extra in ((group, {"migrate_to_chat_id": supergroup.id}),
+                            (supergroup, {"migrate_from_chat_id": group.id})):
+            message = self._new_message(chat, from_user=by or {}, extra=extra)
+            updates.append(self._enqueue({"message": self.message_json(message)}))
+        return updates
 
     def add_topic(self, chat_id: int, name: str, thread_id: int | None = None) -> int:
         """Create a forum topic; returns its ``message_thread_id``.
@@ -1191,6 +1218,9 @@ class BotAPIEmulator:
                 raise forbidden("bot can't initiate conversation with a user")
         elif chat.bot_kicked:
             raise forbidden(f"bot was kicked from the {chat.type} chat")
+        elif chat.migrated_to is not None:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           parameters={"migrate_to_chat_id": chat.migrated_to})
         return chat
 
     def _own_message(self, params: JSONDict, missing: str, not_own: str) -> StoredMessage:

@@ -58,6 +58,8 @@ class EmuChat:
     admins: list[int] = field(default_factory=list)
     members: set[int] = field(default_factory=set)
     bot_kicked: bool = False
+    #: the supergroup this group was upgraded to (sends here are refused with its id)
+    migrated_to: int | None = None
     #: forum topics: thread id -> topic name
     topics: dict[int, str] = field(default_factory=dict)
 

@@ -20,7 +20,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from adapters.base import Rejected, RetryLater, Unreachable
+from adapters.base import Moved, Rejected, RetryLater, Unreachable
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.admins import AdminCache
 from adapters.telegram.commands_menu import bot_commands
@@ -168,11 +168,13 @@ def test_any_text_becomes_valid_parts_that_fit(text: RichText, limit: int) -> No
     (TimedOut(), RetryLater, "sendMessage: Timed out"),
     (Conflict("Conflict: terminated by other getUpdates request"), RetryLater,
      "sendMessage: Conflict: terminated by other getUpdates request"),
-    (ChatMigrated(-100123), Rejected, "sendMessage: group migrated to -100123"),
+    (ChatMigrated(-100123), Moved, "sendMessage: group migrated to -100123"),
 ])
 def test_errors_become_the_ports_errors(error: Exception, kind: type, text: str) -> None:
     mapped = delivery_error(error, "sendMessage")  # type: ignore[arg-type]
     assert type(mapped) is kind and str(mapped) == text
+    if isinstance(mapped, Moved):
+        assert mapped.new_chat_id == "-100123"
 
 
 @pytest.mark.parametrize("env", ["true", ""])
