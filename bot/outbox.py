@@ -13,7 +13,7 @@ from datetime import timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import Capabilities
@@ -88,6 +88,17 @@ def _shown_names(value: Any, t: Translator) -> Any:
     return value
 
 
+# Built once, the values as parameters: every card and every answer runs them.
+_SLOT_TOKENS = (select(ActionToken.token, ActionToken.kind, ActionToken.payload,
+                       ActionToken.member_id, ActionToken.expires_at)
+                .where(ActionToken.slot == bindparam("slot"),
+                       ActionToken.kind.in_(bindparam("kinds", expanding=True))))
+_TERRITORY_CHATS = (select(Chat)
+                    .where(Chat.territory_id == bindparam("territory_id"),
+                           Chat.kind == "territory", Chat.active.is_(True))
+                    .order_by(Chat.id))
+
+
 class Outbox:
     """Adds messages and tokens to the current transaction."""
 
@@ -118,10 +129,7 @@ class Outbox:
 
     async def territory_targets(self, territory: Territory) -> list[Target]:
         """Every active chat of a territory, on every platform that is running."""
-        chats = await self.session.scalars(
-            select(Chat).where(Chat.territory_id == territory.id, Chat.kind == "territory",
-                               Chat.active.is_(True)).order_by(Chat.id)
-        )
+        chats = await self.session.scalars(_TERRITORY_CHATS, {"territory_id": territory.id})
         return [self.chat_target(c, territory) for c in chats if c.platform in self.platforms]
 
     async def post(self, target: Target, message: OutMessage) -> None:
@@ -172,10 +180,7 @@ class Outbox:
 
     async def _reusable_tokens(self, slot: str, kinds: set[str]) -> list[_Reusable]:
         """The slot's tokens of these kinds that have not expired."""
-        rows = await self.session.execute(
-            select(ActionToken.token, ActionToken.kind, ActionToken.payload,
-                   ActionToken.member_id, ActionToken.expires_at)
-            .where(ActionToken.slot == slot, ActionToken.kind.in_(kinds)))
+        rows = await self.session.execute(_SLOT_TOKENS, {"slot": slot, "kinds": list(kinds)})
         now = self.clock.now()
         return [_Reusable(token, kind, payload, member_id)
                 for token, kind, payload, member_id, expires in rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Role
@@ -28,9 +28,11 @@ class StaffList:
         self._ids.setdefault(platform, set()).add(user_id)
 
 
+_GRANTED = select(Role.territory_id).where(  # built once: /chi and every rights check run it
+    Role.member_id == bindparam("member_id"), Role.role == bindparam("role"))
+
+
 async def granted_territories(session: AsyncSession, member_id: int,
                               role: str = "facilitator") -> set[int]:
-    rows = await session.scalars(
-        select(Role.territory_id).where(Role.member_id == member_id, Role.role == role)
-    )
+    rows = await session.scalars(_GRANTED, {"member_id": member_id, "role": role})
     return set(rows)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,30 @@ class IdeaView:
     supporters: int
 
 
+def _supporters() -> ColumnElement[int]:
+    """How many members support the idea of the enclosing query."""
+    return (select(func.count()).where(IdeaSupport.idea_id == Idea.id)
+            .correlate(Idea).scalar_subquery())
+
+
+# The statements of the most frequent commands, built once (the values are parameters):
+# building a statement costs about as much as running it (bench/README.md).
+_THEMES_OF = select(IdeaTheme.idea_id, IdeaTheme.theme).where(
+    IdeaTheme.idea_id.in_(bindparam("ids", expanding=True)))
+_AUTHORS_AND_SUPPORTERS_OF = (
+    select(Idea.id, Member.display_name, _supporters())
+    .outerjoin(Member, Member.id == Idea.author_id)
+    .where(Idea.id.in_(bindparam("ids", expanding=True))))
+_OPEN_IN = (select(Idea.id, Idea.text)
+            .where(Idea.territory_id == bindparam("territory_id"), Idea.hidden.is_(None),
+                   Idea.status.in_(OPEN_STATUSES))
+            .order_by(Idea.id))
+_SUBMITTED_SINCE = (select(Idea.created_at)
+                    .where(Idea.author_id == bindparam("author_id"),
+                           Idea.created_at > bindparam("since"))
+                    .order_by(Idea.created_at))
+
+
 async def create_idea(session: AsyncSession, territory: Territory, author: Member, text: str,
                       themes: Sequence[str], now: datetime) -> Idea:
     idea = Idea(territory_id=territory.id, author_id=author.id, text=text, status="new",
@@ -49,12 +73,10 @@ async def views(session: AsyncSession, ideas: Sequence[Idea]) -> list[IdeaView]:
     if not ids:
         return []
     themes: dict[int, list[str]] = {}
-    for idea_id, theme in await session.execute(
-            select(IdeaTheme.idea_id, IdeaTheme.theme).where(IdeaTheme.idea_id.in_(ids))):
+    for idea_id, theme in await session.execute(_THEMES_OF, {"ids": ids}):
         themes.setdefault(idea_id, []).append(theme)
     found = {idea_id: (name, count) for idea_id, name, count in await session.execute(
-        select(Idea.id, Member.display_name, _supporters())
-        .outerjoin(Member, Member.id == Idea.author_id).where(Idea.id.in_(ids)))}
+        _AUTHORS_AND_SUPPORTERS_OF, {"ids": ids})}
     return [IdeaView(idea, found[idea.id][0] or "?", tuple(sorted(themes.get(idea.id, []))),
                      found[idea.id][1]) for idea in ideas]
 
@@ -83,12 +105,6 @@ async def listing(session: AsyncSession, territory: Territory, *, order: Order,
     return await views(session, list(rows)), total
 
 
-def _supporters() -> ColumnElement[int]:
-    """How many members support the idea of the enclosing query."""
-    return (select(func.count()).where(IdeaSupport.idea_id == Idea.id)
-            .correlate(Idea).scalar_subquery())
-
-
 def _status_rank() -> ColumnElement[int]:
     return case({status: rank for rank, status in enumerate(STATUS_ORDER)}, value=Idea.status,
                 else_=len(STATUS_ORDER))
@@ -96,18 +112,13 @@ def _status_rank() -> ColumnElement[int]:
 
 async def open_ideas(session: AsyncSession, territory: Territory) -> list[tuple[int, str]]:
     """(id, text) of the territory's visible ideas still open (new or being discussed)."""
-    rows = await session.execute(
-        select(Idea.id, Idea.text).where(Idea.territory_id == territory.id,
-                                         Idea.hidden.is_(None), Idea.status.in_(OPEN_STATUSES))
-        .order_by(Idea.id))
+    rows = await session.execute(_OPEN_IN, {"territory_id": territory.id})
     return [(ident, text) for ident, text in rows]
 
 
 async def recent_by(session: AsyncSession, member: Member, now: datetime) -> list[datetime]:
     """When the member submitted ideas in the last 24 hours, oldest first."""
-    rows = await session.scalars(
-        select(Idea.created_at).where(Idea.author_id == member.id, Idea.created_at > now - DAY)
-        .order_by(Idea.created_at))
+    rows = await session.scalars(_SUBMITTED_SINCE, {"author_id": member.id, "since": now - DAY})
     return list(rows)
 
 

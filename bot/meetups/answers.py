@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import words
@@ -76,12 +76,16 @@ async def fill_places(session: AsyncSession, meetup: Meetup) -> list[int]:
     return promoted
 
 
+_ANSWER_OF = select(MeetupAnswer).where(  # built once: every answer runs it
+    MeetupAnswer.meetup_id == bindparam("meetup_id"),
+    MeetupAnswer.member_id == bindparam("member_id"))
+
+
 async def set_answer(scope: Scope, meetup: Meetup, member_id: int,
                      answer: str | None) -> Outcome:
     """Record `answer` (None withdraws it). The caller holds the meetup row locked."""
     session = scope.session
-    row = await session.scalar(select(MeetupAnswer).where(
-        MeetupAnswer.meetup_id == meetup.id, MeetupAnswer.member_id == member_id))
+    row = await session.scalar(_ANSWER_OF, {"meetup_id": meetup.id, "member_id": member_id})
     before = row.answer if row else None
     if answer == GOING and before in (GOING, WAITING):
         assert row is not None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context, Services
@@ -62,12 +62,14 @@ async def find(ctx: Context, text: str, usage: str, *, for_update: bool = False)
     return meetup
 
 
+_TALLY = (select(MeetupAnswer.answer, Member.display_name)  # built once: every answer runs it
+          .join(Member, Member.id == MeetupAnswer.member_id)
+          .where(MeetupAnswer.meetup_id == bindparam("meetup_id"))
+          .order_by(MeetupAnswer.queue, MeetupAnswer.answered_at, MeetupAnswer.id))
+
+
 async def tally(session: AsyncSession, meetup_id: int) -> Tally:
-    rows = await session.execute(
-        select(MeetupAnswer.answer, Member.display_name)
-        .join(Member, Member.id == MeetupAnswer.member_id)
-        .where(MeetupAnswer.meetup_id == meetup_id)
-        .order_by(MeetupAnswer.queue, MeetupAnswer.answered_at, MeetupAnswer.id))
+    rows = await session.execute(_TALLY, {"meetup_id": meetup_id})
     result = Tally()
     for answer, name in rows:
         if answer == GOING:
