@@ -37,13 +37,6 @@ said = st.tuples(st.sampled_from(SENDERS), st.sampled_from(COMMANDS), arguments,
 
 
 @pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture(scope="module")
 def bots(loop: asyncio.AbstractEventLoop,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Bot, Bot]]:
     folder: Path = tmp_path_factory.mktemp("batches")

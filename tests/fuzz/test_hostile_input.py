@@ -53,13 +53,6 @@ COMMANDS = sorted({name for spec in build_registry().ordered for name in spec.na
 
 
 @pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture(scope="module")
 def bot(loop: asyncio.AbstractEventLoop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     path: Path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
     bot = loop.run_until_complete(Bot.started(
