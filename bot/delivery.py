@@ -118,11 +118,26 @@ def _slot_column() -> Any:
                 else_=literal("i") + person + literal(":") + OutboxMessage.key)
 
 
+# A row whose destination is not being served (`_busy`): the rows of those are their tasks'
+# business, and a long backlog of one chat must not hide the others' rows.
+NOT_BUSY = or_(OutboxMessage.chat_id.not_in(bindparam("busy_chats", expanding=True)),
+               and_(OutboxMessage.chat_id.is_(None),
+                    func.coalesce(OutboxMessage.identity_id, 0).not_in(
+                        bindparam("busy_people", expanding=True))))
+NEXT_DUE = (select(OutboxMessage.next_attempt_at)
+            .where(OutboxMessage.state == "pending", NOT_BUSY)
+            .order_by(OutboxMessage.next_attempt_at).limit(1))
+
+
+def _busy(destinations: Collection[tuple[str, int]]) -> dict[str, list[int]]:
+    """`NOT_BUSY`'s parameters for these destinations."""
+    return {"busy_chats": [n for kind, n in destinations if kind == "c"],
+            "busy_people": [n for kind, n in destinations if kind == "i"]}
+
+
 def _due_query(platforms: Sequence[str]) -> Any:
     """The pending rows, oldest first, each with its destination and posted message; none
-    of the destinations being served (`busy_chats`, `busy_people`): their rows are their
-    tasks' business, and a long backlog of one chat must not hide the others' rows."""
-    person = func.coalesce(OutboxMessage.identity_id, 0)
+    of the destinations being served (`NOT_BUSY`)."""
     return (
         select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.chat_id,
                OutboxMessage.identity_id, OutboxMessage.thread_id, OutboxMessage.key,
@@ -134,9 +149,7 @@ def _due_query(platforms: Sequence[str]) -> Any:
         .outerjoin(Identity, Identity.id == OutboxMessage.identity_id)
         .outerjoin(PostedMessage, PostedMessage.slot == _slot_column())
         .where(OutboxMessage.state == "pending", OutboxMessage.platform.in_(platforms),
-               or_(OutboxMessage.chat_id.not_in(bindparam("busy_chats", expanding=True)),
-                   and_(OutboxMessage.chat_id.is_(None),
-                        person.not_in(bindparam("busy_people", expanding=True)))))
+               NOT_BUSY)
         .order_by(OutboxMessage.id).limit(BATCH))
 
 
@@ -224,7 +237,7 @@ class Delivery:
         rows = await self._due_rows(skip=busy)
         whole = len(rows) < BATCH
         waiting = {_destination_key(row) for row in rows if row.next_attempt_at > now}
-        for group in self._grouped(rows, now, skip=busy):
+        for group in self._grouped(rows, now):  # the rows are of destinations not in `busy`
             # Its task need not wake this loop when done if these were all its rows.
             last = whole and _destination_key(group[0]) not in waiting
             self._serve(group, last=last, writes=writes)
@@ -235,7 +248,7 @@ class Delivery:
         heads: dict[tuple[str, int], datetime] = {}
         for row in rows:
             heads.setdefault(_destination_key(row), row.next_attempt_at)
-        due = [at for dest, at in heads.items() if dest not in busy and dest not in self._serving]
+        due = [at for dest, at in heads.items() if dest not in self._serving]
         if not due:
             return IDLE_WAIT
         return max(0.0, min(IDLE_WAIT, (min(due) - self.clock.now()).total_seconds()))
@@ -284,18 +297,14 @@ class Delivery:
     async def _due_rows(self, skip: Collection[tuple[str, int]] = ()) -> list[_Due]:
         """The oldest pending rows (at most `BATCH`) of the destinations not in `skip`, with
         what sending them needs: one query."""
-        busy = {"busy_chats": [n for kind, n in skip if kind == "c"],
-                "busy_people": [n for kind, n in skip if kind == "i"]}
-        found = await self.db.run(lambda conn: conn.execute(self._due_query, busy).all())
+        found = await self.db.run(lambda conn: conn.execute(self._due_query, _busy(skip)).all())
         return [_due(row) for row in found]
 
     @staticmethod
-    def _grouped(rows: list[_Due], now: datetime, skip: Collection[tuple[str, int]] = ()
-                 ) -> list[list[_Due]]:
-        """Rows by destination, each cut at its first row not due at `now`; none for the
-        destinations in `skip`."""
+    def _grouped(rows: list[_Due], now: datetime) -> list[list[_Due]]:
+        """Rows by destination, each cut at its first row not due at `now`."""
         groups: dict[tuple[str, int], list[_Due]] = defaultdict(list)
-        blocked = set(skip)
+        blocked: set[tuple[str, int]] = set()
         for row in rows:
             dest = _destination_key(row)
             if dest in blocked:
@@ -446,13 +455,8 @@ class Delivery:
 
     async def _seconds_to_next_due(self, skip: Collection[tuple[str, int]]) -> float:
         """Until the next row is due, for destinations not in `skip` (those wake us)."""
-        query = select(OutboxMessage.next_attempt_at).where(OutboxMessage.state == "pending")
-        for kind, column in (("c", OutboxMessage.chat_id), ("i", OutboxMessage.identity_id)):
-            busy = [number for k, number in skip if k == kind]
-            if busy:
-                query = query.where(or_(column.is_(None), column.not_in(busy)))
-        due: datetime | None = await self.db.run(lambda conn: conn.execute(
-            query.order_by(OutboxMessage.next_attempt_at).limit(1)).scalar())
+        due: datetime | None = await self.db.run(
+            lambda conn: conn.execute(NEXT_DUE, _busy(skip)).scalar())
         if due is None:
             return IDLE_WAIT
         return max(0.0, min(IDLE_WAIT, (due - self.clock.now()).total_seconds()))
