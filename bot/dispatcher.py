@@ -39,6 +39,7 @@ from bot.events import (
 from bot.messages import plain_inlines
 from bot.ratelimit import CommandLimiter, Verdict
 from bot.sanitize import clean_event
+from storage import core
 from storage.db import Database, insert_or_skip
 from storage.models import ActionToken, Chat, Conversation, PostedMessage, ProcessedEvent
 
@@ -105,10 +106,10 @@ class Dispatcher:
         return outcomes
 
     async def _process(self, session: AsyncSession, event: Event) -> ActionOutcome | None:
-        claimed = await session.execute(self._claim, {
+        claimed = await core.write(session, self._claim, {
             "platform": event.platform, "event_id": event.event_id,
             "processed_at": self.services.clock.now()})
-        if not claimed.rowcount:  # type: ignore[attr-defined]
+        if not claimed:
             log.debug("duplicate event %s/%s skipped", event.platform, event.event_id)
             metrics.DUPLICATES.labels(event.platform).inc()
             return None

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
@@ -20,6 +20,7 @@ from adapters.base import Capabilities
 from bot.clock import Clock
 from bot.i18n import Translator, translator
 from bot.messages import Action, OutMessage, message_to_json
+from storage import core
 from storage.models import ActionToken, Chat, Identity, OutboxMessage, Territory
 
 
@@ -88,15 +89,29 @@ def _shown_names(value: Any, t: Translator) -> Any:
     return value
 
 
-# Built once, the values as parameters: every card and every answer runs them.
-_SLOT_TOKENS = (select(ActionToken.token, ActionToken.kind, ActionToken.payload,
-                       ActionToken.member_id, ActionToken.expires_at)
-                .where(ActionToken.slot == bindparam("slot"),
-                       ActionToken.kind.in_(bindparam("kinds", expanding=True))))
-_TERRITORY_CHATS = (select(Chat)
-                    .where(Chat.territory_id == bindparam("territory_id"),
-                           Chat.kind == "territory", Chat.active.is_(True))
-                    .order_by(Chat.id))
+class ChatRef(Protocol):
+    """What a chat target needs of a chat: a `Chat`, or a row of its columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+
+
+# Built once, the values as parameters, on table columns (`storage.core`): every command
+# posts, every card and every answer reads its tokens and its territory's chats.
+_TOKENS, _CHATS = ActionToken.__table__.c, Chat.__table__.c
+_SLOT_TOKENS = (select(_TOKENS.token, _TOKENS.kind, _TOKENS.payload, _TOKENS.member_id,
+                       _TOKENS.expires_at)
+                .where(_TOKENS.slot == bindparam("slot"),
+                       _TOKENS.kind.in_(bindparam("kinds", expanding=True))))
+_TERRITORY_CHATS = (select(_CHATS.id, _CHATS.platform, _CHATS.locale)
+                    .where(_CHATS.territory_id == bindparam("territory_id"),
+                           _CHATS.kind == "territory", _CHATS.active.is_(True))
+                    .order_by(_CHATS.id))
+_POST = OutboxMessage.__table__.insert().values(state="pending", attempts=0)
 
 
 class Outbox:
@@ -109,7 +124,7 @@ class Outbox:
         self.platforms = platforms
         self.default_zone = default_zone
 
-    def chat_target(self, chat: Chat, territory: Territory | None = None,
+    def chat_target(self, chat: ChatRef, territory: Territory | None = None,
                     thread_id: str | None = None) -> Target:
         zone = ZoneInfo(territory.timezone if territory else self.default_zone)
         return Target(
@@ -129,17 +144,16 @@ class Outbox:
 
     async def territory_targets(self, territory: Territory) -> list[Target]:
         """Every active chat of a territory, on every platform that is running."""
-        chats = await self.session.scalars(_TERRITORY_CHATS, {"territory_id": territory.id})
+        chats = await core.rows(self.session, _TERRITORY_CHATS, {"territory_id": territory.id})
         return [self.chat_target(c, territory) for c in chats if c.platform in self.platforms]
 
     async def post(self, target: Target, message: OutMessage) -> None:
         now = self.clock.now()
-        self.session.add(OutboxMessage(
-            platform=target.platform, chat_id=target.chat_id, identity_id=target.identity_id,
-            thread_id=target.thread_id, key=message.key,
-            payload=_shown_names(message_to_json(message), target.t),
-            state="pending", attempts=0, next_attempt_at=now, created_at=now,
-        ))
+        await core.write(self.session, _POST, {
+            "platform": target.platform, "chat_id": target.chat_id,
+            "identity_id": target.identity_id, "thread_id": target.thread_id,
+            "key": message.key, "payload": _shown_names(message_to_json(message), target.t),
+            "next_attempt_at": now, "created_at": now})
 
     async def action(self, target: Target, kind: str, payload: dict[str, Any], *, label: str,
                      command: str | None = None, emoji: str | None = None,
@@ -180,7 +194,7 @@ class Outbox:
 
     async def _reusable_tokens(self, slot: str, kinds: set[str]) -> list[_Reusable]:
         """The slot's tokens of these kinds that have not expired."""
-        rows = await self.session.execute(_SLOT_TOKENS, {"slot": slot, "kinds": list(kinds)})
+        rows = await core.rows(self.session, _SLOT_TOKENS, {"slot": slot, "kinds": list(kinds)})
         now = self.clock.now()
         return [_Reusable(token, kind, payload, member_id)
                 for token, kind, payload, member_id, expires in rows

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import core
 from storage.models import Role
 
 
@@ -28,11 +29,12 @@ class StaffList:
         self._ids.setdefault(platform, set()).add(user_id)
 
 
-_GRANTED = select(Role.territory_id).where(  # built once: /chi and every rights check run it
-    Role.member_id == bindparam("member_id"), Role.role == bindparam("role"))
+_ROLES = Role.__table__.c
+_GRANTED = select(_ROLES.territory_id).where(  # built once: /chi and every rights check run it
+    _ROLES.member_id == bindparam("member_id"), _ROLES.role == bindparam("role"))
 
 
 async def granted_territories(session: AsyncSession, member_id: int,
                               role: str = "facilitator") -> set[int]:
-    rows = await session.scalars(_GRANTED, {"member_id": member_id, "role": role})
-    return set(rows)
+    rows = await core.rows(session, _GRANTED, {"member_id": member_id, "role": role})
+    return {territory_id for (territory_id,) in rows}

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ideas.parsing import OPEN_STATUSES, Order
+from storage import core
 from storage.db import insert_or_skip
 from storage.models import Member, Territory
 from storage.models.ideas import Idea, IdeaEvent, IdeaReport, IdeaSupport, IdeaTheme
@@ -39,21 +40,29 @@ def _supporters() -> ColumnElement[int]:
 
 
 # The statements of the most frequent commands, built once (the values are parameters):
-# building a statement costs about as much as running it (bench/README.md).
-_THEMES_OF = select(IdeaTheme.idea_id, IdeaTheme.theme).where(
-    IdeaTheme.idea_id.in_(bindparam("ids", expanding=True)))
+# building a statement costs about as much as running it (bench/README.md). They name
+# table columns and run through `storage.core`, which skips the ORM's own costs.
+_IDEAS, _THEMES = Idea.__table__.c, IdeaTheme.__table__.c
+_SUPPORTS, _MEMBERS = IdeaSupport.__table__.c, Member.__table__.c
+_THEMES_OF = select(_THEMES.idea_id, _THEMES.theme).where(
+    _THEMES.idea_id.in_(bindparam("ids", expanding=True)))
 _AUTHORS_AND_SUPPORTERS_OF = (
-    select(Idea.id, Member.display_name, _supporters())
-    .outerjoin(Member, Member.id == Idea.author_id)
-    .where(Idea.id.in_(bindparam("ids", expanding=True))))
-_OPEN_IN = (select(Idea.id, Idea.text)
-            .where(Idea.territory_id == bindparam("territory_id"), Idea.hidden.is_(None),
-                   Idea.status.in_(OPEN_STATUSES))
-            .order_by(Idea.id))
-_SUBMITTED_SINCE = (select(Idea.created_at)
-                    .where(Idea.author_id == bindparam("author_id"),
-                           Idea.created_at > bindparam("since"))
-                    .order_by(Idea.created_at))
+    select(_IDEAS.id, _MEMBERS.display_name,
+           select(func.count()).where(_SUPPORTS.idea_id == _IDEAS.id).scalar_subquery())
+    .select_from(Idea.__table__)
+    .outerjoin(Member.__table__, _MEMBERS.id == _IDEAS.author_id)
+    .where(_IDEAS.id.in_(bindparam("ids", expanding=True))))
+_OPEN_IN = (select(_IDEAS.id, _IDEAS.text)
+            .where(_IDEAS.territory_id == bindparam("territory_id"), _IDEAS.hidden.is_(None),
+                   _IDEAS.status.in_(OPEN_STATUSES))
+            .order_by(_IDEAS.id))
+_SUBMITTED_SINCE = (select(_IDEAS.created_at)
+                    .where(_IDEAS.author_id == bindparam("author_id"),
+                           _IDEAS.created_at > bindparam("since"))
+                    .order_by(_IDEAS.created_at))
+_SUPPORT = {dialect: insert_or_skip(dialect, IdeaSupport.__table__)
+            .on_conflict_do_nothing(index_elements=[_SUPPORTS.idea_id, _SUPPORTS.member_id])
+            for dialect in ("sqlite", "postgresql")}
 
 
 async def create_idea(session: AsyncSession, territory: Territory, author: Member, text: str,
@@ -73,10 +82,10 @@ async def views(session: AsyncSession, ideas: Sequence[Idea]) -> list[IdeaView]:
     if not ids:
         return []
     themes: dict[int, list[str]] = {}
-    for idea_id, theme in await session.execute(_THEMES_OF, {"ids": ids}):
+    for idea_id, theme in await core.rows(session, _THEMES_OF, {"ids": ids}):
         themes.setdefault(idea_id, []).append(theme)
-    found = {idea_id: (name, count) for idea_id, name, count in await session.execute(
-        _AUTHORS_AND_SUPPORTERS_OF, {"ids": ids})}
+    found = {idea_id: (name, count) for idea_id, name, count in await core.rows(
+        session, _AUTHORS_AND_SUPPORTERS_OF, {"ids": ids})}
     return [IdeaView(idea, found[idea.id][0] or "?", tuple(sorted(themes.get(idea.id, []))),
                      found[idea.id][1]) for idea in ideas]
 
@@ -112,14 +121,14 @@ def _status_rank() -> ColumnElement[int]:
 
 async def open_ideas(session: AsyncSession, territory: Territory) -> list[tuple[int, str]]:
     """(id, text) of the territory's visible ideas still open (new or being discussed)."""
-    rows = await session.execute(_OPEN_IN, {"territory_id": territory.id})
+    rows = await core.rows(session, _OPEN_IN, {"territory_id": territory.id})
     return [(ident, text) for ident, text in rows]
 
 
 async def recent_by(session: AsyncSession, member: Member, now: datetime) -> list[datetime]:
     """When the member submitted ideas in the last 24 hours, oldest first."""
-    rows = await session.scalars(_SUBMITTED_SINCE, {"author_id": member.id, "since": now - DAY})
-    return list(rows)
+    rows = await core.rows(session, _SUBMITTED_SINCE, {"author_id": member.id, "since": now - DAY})
+    return [created_at for (created_at,) in rows]
 
 
 async def _insert_once(session: AsyncSession, row: IdeaReport) -> bool:
@@ -137,12 +146,8 @@ async def _insert_once(session: AsyncSession, row: IdeaReport) -> bool:
 async def add_support(session: AsyncSession, idea: Idea, member: Member, now: datetime) -> bool:
     """False if the member already supported the idea (also when a concurrent transaction
     recorded it first): one statement."""
-    table = IdeaSupport.__table__
-    result = await session.execute(
-        insert_or_skip(session.get_bind().dialect.name, table)
-        .values(idea_id=idea.id, member_id=member.id, created_at=now)
-        .on_conflict_do_nothing(index_elements=[table.c.idea_id, table.c.member_id]))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(await core.write(session, _SUPPORT[session.get_bind().dialect.name], {
+        "idea_id": idea.id, "member_id": member.id, "created_at": now}))
 
 
 async def remove_support(session: AsyncSession, idea: Idea, member: Member) -> bool:

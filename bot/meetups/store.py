@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context, Services
 from bot.outbox import Outbox
+from storage import core
 from storage.models import Member
 from storage.models.meetups import Meetup, MeetupAnswer
 
@@ -62,14 +63,15 @@ async def find(ctx: Context, text: str, usage: str, *, for_update: bool = False)
     return meetup
 
 
-_TALLY = (select(MeetupAnswer.answer, Member.display_name)  # built once: every answer runs it
-          .join(Member, Member.id == MeetupAnswer.member_id)
-          .where(MeetupAnswer.meetup_id == bindparam("meetup_id"))
-          .order_by(MeetupAnswer.queue, MeetupAnswer.answered_at, MeetupAnswer.id))
+_ANSWERS, _MEMBERS = MeetupAnswer.__table__.c, Member.__table__.c
+_TALLY = (select(_ANSWERS.answer, _MEMBERS.display_name)  # built once: every answer runs it
+          .join(Member.__table__, _MEMBERS.id == _ANSWERS.member_id)
+          .where(_ANSWERS.meetup_id == bindparam("meetup_id"))
+          .order_by(_ANSWERS.queue, _ANSWERS.answered_at, _ANSWERS.id))
 
 
 async def tally(session: AsyncSession, meetup_id: int) -> Tally:
-    rows = await session.execute(_TALLY, {"meetup_id": meetup_id})
+    rows = await core.rows(session, _TALLY, {"meetup_id": meetup_id})
     result = Tally()
     for answer, name in rows:
         if answer == GOING:
