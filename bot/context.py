@@ -10,8 +10,9 @@ from dataclasses import dataclass, replace
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
 from bot.commands import Registry
@@ -128,65 +129,70 @@ class Context:
 
 async def load_context(session: AsyncSession, services: Services, event: Event) -> Context:
     """Find or create the chat, the sender's identity and member; resolve the territory
-    (the chat's, or in a private chat the member's chosen one). Two queries for a known
-    chat and sender: each row comes with the territory it may need."""
-    chat, chat_territory = await _chat(session, services, event)
-    identity, member, home = await _identity(session, services.clock, event,
-                                             with_home=chat.is_private)
+    (the chat's, or in a private chat the member's chosen one). One query for a known chat:
+    its row comes with the territory, the sender and the sender's chosen territory."""
+    values = {"platform": event.platform, "external_id": event.chat.external_id,
+              "user_id": event.sender.user_id}
+    found = (await session.execute(_CONTEXT, values)).first()
+    if found is None:  # the chat's first message: the sender may be known from elsewhere
+        session.add(_new_chat(services, event))
+        await session.flush()
+        found = (await session.execute(_CONTEXT, values)).one()
+    chat, chat_territory, identity, member, home = found
+    _refresh_chat(chat, event)
+    if identity is None or member is None:
+        identity, member = await _new_identity(session, services.clock, event)
+    else:
+        _refresh_identity(identity, event)
     territory = home if chat.is_private else chat_territory
     return Context(session, services, event, chat, identity, member, territory)
 
 
 # Built once, with the event's values as parameters: building a statement costs more than
 # running it on SQLite (bench/README.md).
-_CHAT = (select(Chat, Territory).outerjoin(Territory, Territory.id == Chat.territory_id)
-         .where(Chat.platform == bindparam("platform"),
-                Chat.external_id == bindparam("external_id")))
-_IDENTITY = (select(Identity, Member).join(Member, Member.id == Identity.member_id)
-             .where(Identity.platform == bindparam("platform"),
-                    Identity.user_id == bindparam("user_id")))
-_IDENTITY_AND_HOME = _IDENTITY.add_columns(Territory).outerjoin(
-    Territory, Territory.id == Member.home_territory_id)
+_HOME = aliased(Territory, name="home")
+_CONTEXT = (select(Chat, Territory, Identity, Member, _HOME)
+            .outerjoin(Territory, Territory.id == Chat.territory_id)
+            .outerjoin(Identity, and_(Identity.platform == Chat.platform,
+                                      Identity.user_id == bindparam("user_id")))
+            .outerjoin(Member, Member.id == Identity.member_id)
+            .outerjoin(_HOME, and_(Chat.is_private.is_(True),
+                                   _HOME.id == Member.home_territory_id))
+            .where(Chat.platform == bindparam("platform"),
+                   Chat.external_id == bindparam("external_id")))
 
 
-async def _chat(session: AsyncSession, services: Services,
-                event: Event) -> tuple[Chat, Territory | None]:
+def _new_chat(services: Services, event: Event) -> Chat:
     ref = event.chat
-    found = (await session.execute(_CHAT, {"platform": event.platform,
-                                           "external_id": ref.external_id})).first()
-    if found is None:
-        chat = Chat(platform=event.platform, external_id=ref.external_id, title=ref.title,
-                    is_private=ref.is_private, kind="unbound", locale=services.config.locale,
-                    active=True, created_at=services.clock.now())
-        session.add(chat)
-        await session.flush()
-        return chat, None
-    chat, territory = found
-    if ref.title and chat.title != ref.title:
-        chat.title = ref.title
+    return Chat(platform=event.platform, external_id=ref.external_id, title=ref.title,
+                is_private=ref.is_private, kind="unbound", locale=services.config.locale,
+                active=True, created_at=services.clock.now())
+
+
+def _refresh_chat(chat: Chat, event: Event) -> None:
+    """The chat's title as the platform names it now; a chat that speaks is active."""
+    if event.chat.title and chat.title != event.chat.title:
+        chat.title = event.chat.title
     if not chat.active:
         chat.active = True
-    return chat, territory
 
 
-async def _identity(session: AsyncSession, clock: Clock, event: Event, *,
-                    with_home: bool) -> tuple[Identity, Member, Territory | None]:
-    """The sender's identity and member, and (`with_home`) the member's chosen territory."""
+async def _new_identity(session: AsyncSession, clock: Clock,
+                        event: Event) -> tuple[Identity, Member]:
     sender = event.sender
-    found = (await session.execute(_IDENTITY_AND_HOME if with_home else _IDENTITY, {
-        "platform": event.platform, "user_id": sender.user_id})).first()
-    if found is None:
-        member = Member(display_name=sender.display_name, created_at=clock.now())
-        session.add(member)
-        await session.flush()
-        identity = Identity(member_id=member.id, platform=event.platform, user_id=sender.user_id,
-                            display_name=sender.display_name, username=sender.username,
-                            created_at=clock.now())
-        session.add(identity)
-        await session.flush()
-        return identity, member, None
-    identity, member = found[0], found[1]
+    member = Member(display_name=sender.display_name, created_at=clock.now())
+    session.add(member)
+    await session.flush()
+    identity = Identity(member_id=member.id, platform=event.platform, user_id=sender.user_id,
+                        display_name=sender.display_name, username=sender.username,
+                        created_at=clock.now())
+    session.add(identity)
+    await session.flush()
+    return identity, member
+
+
+def _refresh_identity(identity: Identity, event: Event) -> None:
+    sender = event.sender
     if identity.display_name != sender.display_name or identity.username != sender.username:
         identity.display_name = sender.display_name
         identity.username = sender.username
-    return identity, member, found[2] if with_home else None

@@ -93,7 +93,9 @@ class Dispatcher:
     async def _handle_together(self, events: Sequence[Event]) -> list[ActionOutcome | None]:
         try:
             async with self.db.transaction() as session:
-                outcomes = [await self._process(session, event) for event in events]
+                fresh = await self._claim_all(session, events)
+                outcomes = [await self._process(session, event) if new else None
+                            for event, new in zip(events, fresh, strict=True)]
         except IntegrityError:
             if len(events) > 1:
                 raise  # which event raced is unknown: one at a time tells
@@ -105,14 +107,24 @@ class Dispatcher:
         self.on_commit()
         return outcomes
 
+    async def _claim_all(self, session: AsyncSession, events: Sequence[Event]) -> list[bool]:
+        """Record the events as processed, in one statement; for each, whether it is new
+        (not processed before, and not an earlier event of the same batch)."""
+        now = self.services.clock.now()
+        claimed = {tuple(row) for row in await core.rows(session, self._claim, [
+            {"platform": event.platform, "event_id": event.event_id, "processed_at": now}
+            for event in events])}
+        fresh = []
+        for event in events:
+            key = (event.platform, event.event_id)
+            fresh.append(key in claimed)
+            claimed.discard(key)
+            if not fresh[-1]:
+                log.debug("duplicate event %s/%s skipped", event.platform, event.event_id)
+                metrics.DUPLICATES.labels(event.platform).inc()
+        return fresh
+
     async def _process(self, session: AsyncSession, event: Event) -> ActionOutcome | None:
-        claimed = await core.write(session, self._claim, {
-            "platform": event.platform, "event_id": event.event_id,
-            "processed_at": self.services.clock.now()})
-        if not claimed:
-            log.debug("duplicate event %s/%s skipped", event.platform, event.event_id)
-            metrics.DUPLICATES.labels(event.platform).inc()
-            return None
         metrics.EVENTS.labels(event.platform, type(event).__name__).inc()
         if isinstance(event, ChatMovedEvent):
             await session.run_sync(lambda sync: move_chat(
@@ -235,9 +247,10 @@ class Dispatcher:
 
 
 def _claim_statement(dialect: str) -> Any:
-    """Record an event as processed, unless it already is: one statement. On PostgreSQL a
-    concurrent transaction claiming the same event makes this one wait for its outcome,
-    then skip."""
+    """Record events as processed, unless they already are, returning those it recorded:
+    one statement for a batch. On PostgreSQL a concurrent transaction claiming the same
+    event makes this one wait for its outcome, then skip."""
     table = ProcessedEvent.__table__
     return insert_or_skip(dialect, table).on_conflict_do_nothing(
-        index_elements=[table.c.platform, table.c.event_id])
+        index_elements=[table.c.platform, table.c.event_id]).returning(
+        table.c.platform, table.c.event_id)

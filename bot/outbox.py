@@ -112,6 +112,7 @@ _TERRITORY_CHATS = (select(_CHATS.id, _CHATS.platform, _CHATS.locale)
                            _CHATS.kind == "territory", _CHATS.active.is_(True))
                     .order_by(_CHATS.id))
 _POST = OutboxMessage.__table__.insert().values(state="pending", attempts=0)
+_NEW_TOKEN = ActionToken.__table__.insert()
 
 
 class Outbox:
@@ -172,24 +173,26 @@ class Outbox:
         slot = target.slot(key) if key else None
         reusable = await self._reusable_tokens(slot, {b.kind for b in buttons}) if slot else []
         now = self.clock.now()
-        actions = []
+        actions, new = [], []
         for button in buttons:
             token = next((row.token for row in reusable
                           if (row.kind, row.payload, row.member_id) == (
                               button.kind, button.payload, button.member_id)), None)
             if token is None:
                 token = secrets.token_urlsafe(12)
-                self.session.add(ActionToken(
-                    token=token, kind=button.kind, payload=button.payload,
-                    chat_id=target.chat_id, member_id=button.member_id, slot=slot,
-                    emoji=button.emoji, expires_at=now + button.ttl if button.ttl else None,
-                    created_at=now,
-                ))
+                new.append({
+                    "token": token, "kind": button.kind, "payload": button.payload,
+                    "chat_id": target.chat_id, "member_id": button.member_id, "slot": slot,
+                    "emoji": button.emoji,
+                    "expires_at": now + button.ttl if button.ttl else None, "created_at": now,
+                })
                 if slot:
                     reusable.append(_Reusable(token, button.kind, button.payload,
                                               button.member_id))
             actions.append(Action(label=button.label, token=token, emoji=button.emoji,
                                   command=target.cmd(button.command) if button.command else None))
+        if new:
+            await core.write(self.session, _NEW_TOKEN, new)
         return actions
 
     async def _reusable_tokens(self, slot: str, kinds: set[str]) -> list[_Reusable]:

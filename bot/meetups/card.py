@@ -6,6 +6,7 @@ but all show the same answers, counted once across every chat and platform.
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
@@ -13,6 +14,7 @@ from bot.meetups.fields import place_url
 from bot.meetups.store import GOING, KEY, MAYBE, NO, Scope, Tally, tally
 from bot.messages import Action, Bold, Inline, Link, OutMessage, Paragraph, RichText, Text
 from bot.outbox import Button, Outbox, Target
+from storage import core
 from storage.models import Member, Territory
 from storage.models.meetups import Meetup
 
@@ -102,9 +104,13 @@ async def render(outbox: Outbox, target: Target, meetup: Meetup, organiser: str,
                       key=KEY.format(id=meetup.id))
 
 
+_NAME = select(Member.__table__.c.display_name).where(  # built once: every answer runs it
+    Member.__table__.c.id == bindparam("member_id"))
+
+
 async def organiser_name(session: AsyncSession, meetup: Meetup) -> str:
-    member = await session.get(Member, meetup.organiser_id)
-    return member.display_name if member else "?"
+    found = await core.rows(session, _NAME, {"member_id": meetup.organiser_id})
+    return found[0].display_name if found else "?"
 
 
 async def publish(scope: Scope, meetup: Meetup) -> int:
