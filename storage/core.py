@@ -31,7 +31,8 @@ async def rows(session: AsyncSession, statement: Executable,
 
 
 async def write(session: AsyncSession, statement: Executable, params: Params = None) -> int:
-    """Run an INSERT, UPDATE or DELETE; how many rows it touched (as the driver counts)."""
+    """Run an INSERT, UPDATE or DELETE; how many rows it touched, as the driver counts (for
+    several sets of parameters asyncpg does not count: -1)."""
     return await session.run_sync(_write, statement, params)
 
 
