@@ -4,8 +4,10 @@ the same effects as the same events handled one at a time (hypothesis).
 Two bots get the same random stream — every command, with plausible and hostile
 arguments, from a facilitator, members and staff, some events repeated — one event at a
 time, and in batches of random sizes. After each stream every chat must show the same
-messages in the same order (the final text of each: a card edited twice within a batch is
-sent once, in its last version) and the toasts must be the same.
+messages and the toasts must be the same. Plain messages come in the same order; a keyed
+message (a card, a question that its author's next choice edits) is compared by its final
+text only: edited twice within a batch it is sent once, in its last version, and so takes
+the place of that version among the plain ones.
 
 Examples: PIAZZABOT_FUZZ_EXAMPLES (default 25; the dedicated run uses more).
 """
@@ -58,17 +60,18 @@ def bots(loop: asyncio.AbstractEventLoop,
 LINK_CODE = re.compile(r"\b[A-Z0-9]{8}\b")  # /collega's one-time codes: random by design
 
 
-def shown(bot: Bot, since: int) -> dict[str, list[str]]:
-    """What each destination shows of the messages sent since `since`: the last version of
-    each message, in the order they were first posted."""
-    latest: dict[str, tuple[str, str]] = {}
+def shown(bot: Bot, since: int) -> dict[str, tuple[list[str], list[str]]]:
+    """What each destination shows of the messages sent since `since`: the plain messages
+    in the order they were posted, and the last version of each keyed message (sorted)."""
+    latest: dict[str, tuple[str, bool, str]] = {}
     for sent in bot.adapter.sent[since:]:
         where = sent.item.destination.chat_id or f"dm:{sent.item.destination.user_id}"
-        latest[sent.message_id] = (where, LINK_CODE.sub("<code>", sent.text))
-    by_chat: dict[str, list[str]] = {}
-    for where, text in latest.values():
-        by_chat.setdefault(where, []).append(text)
-    return by_chat
+        keyed = sent.item.message.key is not None
+        latest[sent.message_id] = (where, keyed, LINK_CODE.sub("<code>", sent.text))
+    by_chat: dict[str, tuple[list[str], list[str]]] = {}
+    for where, keyed, text in latest.values():
+        by_chat.setdefault(where, ([], []))[keyed].append(text)
+    return {where: (plain, sorted(keyed)) for where, (plain, keyed) in by_chat.items()}
 
 
 def events(bot: Bot, stream: list[tuple[tuple[str, str], str, str, bool]]) -> list[Event]:
