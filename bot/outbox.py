@@ -100,7 +100,7 @@ class ChatRef(Protocol):
     def locale(self) -> str: ...
 
 
-# Built once, the values as parameters, on table columns (`storage.core`): every command
+# Built once, the values as parameters, and run through `storage.core`: every command
 # posts, every card and every answer reads its tokens and its territory's chats.
 _TOKENS, _CHATS = ActionToken.__table__.c, Chat.__table__.c
 _SLOT_TOKENS = (select(_TOKENS.token, _TOKENS.kind, _TOKENS.payload, _TOKENS.member_id,

@@ -40,8 +40,8 @@ def _supporters() -> ColumnElement[int]:
 
 
 # The statements of the most frequent commands, built once (the values are parameters):
-# building a statement costs about as much as running it (bench/README.md). They name
-# table columns and run through `storage.core`, which skips the ORM's own costs.
+# building a statement costs about as much as running it (bench/README.md). They run
+# through `storage.core`, which skips the ORM's own costs.
 _IDEAS, _THEMES = Idea.__table__.c, IdeaTheme.__table__.c
 _SUPPORTS, _MEMBERS = IdeaSupport.__table__.c, Member.__table__.c
 _THEMES_OF = select(_THEMES.idea_id, _THEMES.theme).where(
