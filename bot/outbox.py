@@ -102,15 +102,14 @@ class ChatRef(Protocol):
 
 # Built once, the values as parameters, and run through `storage.core`: every command
 # posts, every card and every answer reads its tokens and its territory's chats.
-_TOKENS, _CHATS = ActionToken.__table__.c, Chat.__table__.c
-_SLOT_TOKENS = (select(_TOKENS.token, _TOKENS.kind, _TOKENS.payload, _TOKENS.member_id,
-                       _TOKENS.expires_at)
-                .where(_TOKENS.slot == bindparam("slot"),
-                       _TOKENS.kind.in_(bindparam("kinds", expanding=True))))
-_TERRITORY_CHATS = (select(_CHATS.id, _CHATS.platform, _CHATS.locale)
-                    .where(_CHATS.territory_id == bindparam("territory_id"),
-                           _CHATS.kind == "territory", _CHATS.active.is_(True))
-                    .order_by(_CHATS.id))
+_SLOT_TOKENS = (select(ActionToken.token, ActionToken.kind, ActionToken.payload,
+                       ActionToken.member_id, ActionToken.expires_at)
+                .where(ActionToken.slot == bindparam("slot"),
+                       ActionToken.kind.in_(bindparam("kinds", expanding=True))))
+_TERRITORY_CHATS = (select(Chat.id, Chat.platform, Chat.locale)
+                    .where(Chat.territory_id == bindparam("territory_id"),
+                           Chat.kind == "territory", Chat.active.is_(True))
+                    .order_by(Chat.id))
 _POST = OutboxMessage.__table__.insert().values(state="pending", attempts=0)
 _NEW_TOKEN = ActionToken.__table__.insert()
 

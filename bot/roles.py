@@ -29,9 +29,8 @@ class StaffList:
         self._ids.setdefault(platform, set()).add(user_id)
 
 
-_ROLES = Role.__table__.c
-_GRANTED = select(_ROLES.territory_id).where(  # built once: /chi and every rights check run it
-    _ROLES.member_id == bindparam("member_id"), _ROLES.role == bindparam("role"))
+_GRANTED = select(Role.territory_id).where(  # built once: /chi and every rights check run it
+    Role.member_id == bindparam("member_id"), Role.role == bindparam("role"))
 
 
 async def granted_territories(session: AsyncSession, member_id: int,

@@ -42,26 +42,22 @@ def _supporters() -> ColumnElement[int]:
 # The statements of the most frequent commands, built once (the values are parameters):
 # building a statement costs about as much as running it (bench/README.md). They run
 # through `storage.core`, which skips the ORM's own costs.
-_IDEAS, _THEMES = Idea.__table__.c, IdeaTheme.__table__.c
-_SUPPORTS, _MEMBERS = IdeaSupport.__table__.c, Member.__table__.c
-_THEMES_OF = select(_THEMES.idea_id, _THEMES.theme).where(
-    _THEMES.idea_id.in_(bindparam("ids", expanding=True)))
+_THEMES_OF = select(IdeaTheme.idea_id, IdeaTheme.theme).where(
+    IdeaTheme.idea_id.in_(bindparam("ids", expanding=True)))
 _AUTHORS_AND_SUPPORTERS_OF = (
-    select(_IDEAS.id, _MEMBERS.display_name,
-           select(func.count()).where(_SUPPORTS.idea_id == _IDEAS.id).scalar_subquery())
-    .select_from(Idea.__table__)
-    .outerjoin(Member.__table__, _MEMBERS.id == _IDEAS.author_id)
-    .where(_IDEAS.id.in_(bindparam("ids", expanding=True))))
-_OPEN_IN = (select(_IDEAS.id, _IDEAS.text)
-            .where(_IDEAS.territory_id == bindparam("territory_id"), _IDEAS.hidden.is_(None),
-                   _IDEAS.status.in_(OPEN_STATUSES))
-            .order_by(_IDEAS.id))
-_SUBMITTED_SINCE = (select(_IDEAS.created_at)
-                    .where(_IDEAS.author_id == bindparam("author_id"),
-                           _IDEAS.created_at > bindparam("since"))
-                    .order_by(_IDEAS.created_at))
-_SUPPORT = {dialect: insert_or_skip(dialect, IdeaSupport.__table__)
-            .on_conflict_do_nothing(index_elements=[_SUPPORTS.idea_id, _SUPPORTS.member_id])
+    select(Idea.id, Member.display_name, _supporters())
+    .outerjoin(Member, Member.id == Idea.author_id)
+    .where(Idea.id.in_(bindparam("ids", expanding=True))))
+_OPEN_IN = (select(Idea.id, Idea.text)
+            .where(Idea.territory_id == bindparam("territory_id"), Idea.hidden.is_(None),
+                   Idea.status.in_(OPEN_STATUSES))
+            .order_by(Idea.id))
+_SUBMITTED_SINCE = (select(Idea.created_at)
+                    .where(Idea.author_id == bindparam("author_id"),
+                           Idea.created_at > bindparam("since"))
+                    .order_by(Idea.created_at))
+_SUPPORT = {dialect: insert_or_skip(dialect, IdeaSupport.__table__).on_conflict_do_nothing(
+                index_elements=[IdeaSupport.idea_id, IdeaSupport.member_id])
             for dialect in ("sqlite", "postgresql")}
 
 

@@ -63,11 +63,10 @@ async def find(ctx: Context, text: str, usage: str, *, for_update: bool = False)
     return meetup
 
 
-_ANSWERS, _MEMBERS = MeetupAnswer.__table__.c, Member.__table__.c
-_TALLY = (select(_ANSWERS.answer, _MEMBERS.display_name)  # built once: every answer runs it
-          .join(Member.__table__, _MEMBERS.id == _ANSWERS.member_id)
-          .where(_ANSWERS.meetup_id == bindparam("meetup_id"))
-          .order_by(_ANSWERS.queue, _ANSWERS.answered_at, _ANSWERS.id))
+_TALLY = (select(MeetupAnswer.answer, Member.display_name)  # built once: every answer runs it
+          .join(Member, Member.id == MeetupAnswer.member_id)
+          .where(MeetupAnswer.meetup_id == bindparam("meetup_id"))
+          .order_by(MeetupAnswer.queue, MeetupAnswer.answered_at, MeetupAnswer.id))
 
 
 async def tally(session: AsyncSession, meetup_id: int) -> Tally:
