@@ -246,11 +246,11 @@ class Dispatcher:
             example=ctx.cmd("territorio Milano"), help=ctx.cmd("aiuto")))
 
 
-def _claim_statement(dialect: str) -> Any:
+def _claim_statement(dialect: str) -> core.Statement:
     """Record events as processed, unless they already are, returning those it recorded:
     one statement for a batch. On PostgreSQL a concurrent transaction claiming the same
     event makes this one wait for its outcome, then skip."""
     table = ProcessedEvent.__table__
-    return insert_or_skip(dialect, table).on_conflict_do_nothing(
+    return core.Statement(insert_or_skip(dialect, table).on_conflict_do_nothing(
         index_elements=[table.c.platform, table.c.event_id]).returning(
-        table.c.platform, table.c.event_id)
+        table.c.platform, table.c.event_id))

@@ -102,16 +102,18 @@ class ChatRef(Protocol):
 
 # Built once, the values as parameters, and run through `storage.core`: every command
 # posts, every card and every answer reads its tokens and its territory's chats.
-_SLOT_TOKENS = (select(ActionToken.token, ActionToken.kind, ActionToken.payload,
-                       ActionToken.member_id, ActionToken.expires_at)
-                .where(ActionToken.slot == bindparam("slot"),
-                       ActionToken.kind.in_(bindparam("kinds", expanding=True))))
-_TERRITORY_CHATS = (select(Chat.id, Chat.platform, Chat.locale)
-                    .where(Chat.territory_id == bindparam("territory_id"),
-                           Chat.kind == "territory", Chat.active.is_(True))
-                    .order_by(Chat.id))
-_POST = OutboxMessage.__table__.insert().values(state="pending", attempts=0)
-_NEW_TOKEN = ActionToken.__table__.insert()
+_SLOT_TOKENS = core.Statement(
+    select(ActionToken.token, ActionToken.kind, ActionToken.payload, ActionToken.member_id,
+           ActionToken.expires_at)
+    .where(ActionToken.slot == bindparam("slot"),
+           ActionToken.kind.in_(bindparam("kinds", expanding=True))))
+_TERRITORY_CHATS = core.Statement(
+    select(Chat.id, Chat.platform, Chat.locale)
+    .where(Chat.territory_id == bindparam("territory_id"), Chat.kind == "territory",
+           Chat.active.is_(True))
+    .order_by(Chat.id))
+_POST = core.Statement(OutboxMessage.__table__.insert().values(state="pending", attempts=0))
+_NEW_TOKEN = core.Statement(ActionToken.__table__.insert())
 
 
 class Outbox:

@@ -29,8 +29,9 @@ class StaffList:
         self._ids.setdefault(platform, set()).add(user_id)
 
 
-_GRANTED = select(Role.territory_id).where(  # built once: /chi and every rights check run it
-    Role.member_id == bindparam("member_id"), Role.role == bindparam("role"))
+_GRANTED = core.Statement(  # built once: /chi and every rights check run it
+    select(Role.territory_id).where(Role.member_id == bindparam("member_id"),
+                                    Role.role == bindparam("role")))
 
 
 async def granted_territories(session: AsyncSession, member_id: int,

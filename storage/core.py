@@ -1,49 +1,188 @@
-"""Core statements inside an ORM session's transaction, for less than `session.execute`.
+"""Core statements of the hot paths, compiled once and run straight on the driver.
 
-`AsyncSession.execute` spends much of a small statement's time around it: the ORM's
-execution step for any statement that names mapped attributes, and the result wrapped for
-async use — a small select costs 139 µs on SQLite that way (90 µs naming table columns),
-84 µs on the session's connection as here, whatever it names, and 40 µs on a plain
-`Connection` inside one greenlet (bench/README.md). The hot paths' reads that load no ORM
-objects, and their inserts, go through `rows` and `write`: the statement on the session's
-own connection, within its transaction and savepoints, after the session's pending
-changes are flushed as `execute` would. Updates and deletes of rows the session may hold
-as objects stay ORM statements, which keep those objects in step.
+A small statement through `AsyncSession.execute` costs 139 µs on SQLite; on the session's
+connection (`Connection.execute`) 84 µs; most of that is SQLAlchemy's execution step —
+the cache key computed and looked up, an execution context built, the parameters
+processed, a result object wrapped around the cursor — not SQLite, which answers in a few
+microseconds (bench/README.md). A `Statement` built at import keeps what that step works out
+— the SQL, the parameters' order and processors, the columns' processors — once per
+dialect and set of parameter names, and `rows` / `write` hand the values to the driver's
+cursor of the session's own connection: within its transaction and savepoints, after the
+session's pending changes are flushed, as `execute` would.
+
+SQLAlchemy's own step still runs a statement whenever it does more than bind and read:
+defaults computed in Python, RETURNING from several sets of parameters — and whenever
+someone listens (`echo`, `before_cursor_execute`), so that logs and statement counts stay
+true.
+
+Updates and deletes of rows the session may hold as objects stay ORM statements, which keep
+those objects in step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Executable, Row
+from sqlalchemy import Connection, Executable
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+Processor = Callable[[Any], Any] | None
+# `session.info` key: the session holds its SQLite connection and the write lock
+# (`storage.db.Database.transaction`), so a statement never has to wait and may run on the
+# event loop itself, without a greenlet.
+INLINE = "piazzabot.inline"
 
 
-async def rows(session: AsyncSession, statement: Executable,
-               params: Params = None) -> Sequence[Row[Any]]:
-    """Every row `statement` returns."""
+class Statement:
+    """A Core statement run through `rows` and `write`; build it once, at import."""
+
+    __slots__ = ("_plans", "statement")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+
+    def __repr__(self) -> str:
+        return f"core.Statement({self.statement})"
+
+    def plan(self, dialect: Dialect, first: Mapping[str, Any], many: bool) -> _Plan:
+        key = (type(dialect), tuple(first), many)
+        plan = self._plans.get(key)
+        if plan is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=list(first),
+                                              for_executemany=many)
+            plan = self._plans[key] = _Plan(compiled, first, many)  # type: ignore[arg-type]
+        return plan
+
+
+class _Plan:
+    """What SQLAlchemy's execution step works out for one compiled form of a statement."""
+
+    __slots__ = ("binds", "compiled", "delegated", "fixed", "processors", "record", "results",
+                 "sql")
+
+    def __init__(self, compiled: SQLCompiler, first: Mapping[str, Any], many: bool) -> None:
+        self.compiled = compiled
+        state = compiled.construct_expanded_state(first)
+        self.delegated = bool(compiled.insert_prefetch or compiled.update_prefetch
+                              or (many and compiled.effective_returning)
+                              or state.positiontup is None)  # named parameters: not ours
+        # Expanding parameters (`IN`) and escaped names change the SQL from call to call.
+        self.fixed = not (compiled.post_compile_params or compiled.literal_execute_params
+                          or compiled.escaped_bind_names)
+        self.sql = state.statement
+        escaped = compiled.escaped_bind_names
+        dialect = compiled.dialect
+        self.processors = {escaped.get(name, name): processor
+                           for parameter, name in compiled.bind_names.items()
+                           if (processor := parameter.type.dialect_impl(dialect)
+                               .bind_processor(dialect)) is not None}
+        # (name, processor, the value of a parameter the statement itself holds)
+        self.binds = tuple((name, self.processors.get(name),
+                            None if name in first else state.parameters[name])
+                           for name in state.positiontup or ())
+        self.results: tuple[Processor, ...] | None = None
+        self.record: Any = None
+
+    def prepared(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and the driver's arguments for one set of parameters."""
+        if self.fixed:
+            arguments = []
+            for name, process, held in self.binds:
+                value = params.get(name, held)
+                arguments.append(process(value) if process else value)
+            return self.sql, arguments
+        state = self.compiled.construct_expanded_state(params)
+        processors = {**self.processors, **state.processors}
+        return state.statement, [processors[name](value) if name in processors else value
+                                 for name in state.positiontup or ()
+                                 for value in (state.parameters[name],)]
+
+    def records(self, dialect: Dialect, description: Sequence[Any],
+                found: list[tuple[Any, ...]]) -> list[Any]:
+        if self.results is None:  # the first time: as the driver describes the columns
+            columns = self.compiled.statement.exported_columns  # type: ignore[attr-defined]
+            self.results = tuple(column.type.dialect_impl(dialect).result_processor(
+                dialect, described[1]) for column, described in zip(columns, description,
+                                                                     strict=True))
+            self.record = namedtuple("Record", [d[0] for d in description],  # type: ignore[misc]
+                                     rename=True)
+        make, results = self.record._make, self.results
+        if not any(results):
+            return [make(row) for row in found]
+        return [make([process(value) if process else value
+                      for process, value in zip(results, row, strict=True)]) for row in found]
+
+
+async def rows(session: AsyncSession, statement: Statement,
+               params: Params = None) -> list[Any]:
+    """Every row `statement` returns, as named tuples."""
+    if _inline(session):
+        return _rows(session.sync_session, statement, params)
     return await session.run_sync(_rows, statement, params)
 
 
-async def write(session: AsyncSession, statement: Executable, params: Params = None) -> int:
+async def write(session: AsyncSession, statement: Statement, params: Params = None) -> int:
     """Run an INSERT, UPDATE or DELETE; how many rows it touched, as the driver counts (for
     several sets of parameters asyncpg does not count: -1)."""
+    if _inline(session):
+        return _write(session.sync_session, statement, params)
     return await session.run_sync(_write, statement, params)
 
 
-def _rows(session: Session, statement: Executable, params: Params) -> Sequence[Row[Any]]:
-    return _execute(session, statement, params).all()
+def fetch(connection: Connection, statement: Statement, params: Params = None) -> list[Any]:
+    """`rows`, on a synchronous connection (`storage.db.Database.run`)."""
+    return _run(connection, statement, params, returns=True)
 
 
-def _write(session: Session, statement: Executable, params: Params) -> int:
-    return _execute(session, statement, params).rowcount  # type: ignore[attr-defined, no-any-return]
+def apply(connection: Connection, statement: Statement, params: Params = None) -> int:
+    """`write`, on a synchronous connection (`storage.db.Database.run`)."""
+    return _run(connection, statement, params, returns=False)
 
 
-def _execute(session: Session, statement: Executable, params: Params) -> Any:
+def _inline(session: AsyncSession) -> bool:
+    return bool(session.info.get(INLINE)) and not (
+        session.autoflush and (session.new or session.dirty or session.deleted))
+
+
+def _rows(session: Session, statement: Statement, params: Params) -> list[Any]:
     if session.autoflush:
         session.flush()
-    return session.connection().execute(statement, params)
+    return _run(session.connection(), statement, params, returns=True)
+
+
+def _write(session: Session, statement: Statement, params: Params) -> int:
+    if session.autoflush:
+        session.flush()
+    return _run(session.connection(), statement, params, returns=False)
+
+
+def _run(connection: Connection, statement: Statement, params: Params, *,
+         returns: bool) -> Any:
+    many = isinstance(params, Sequence)
+    sets: Sequence[Mapping[str, Any]] = params if many else [params or {}]  # type: ignore[list-item, assignment]
+    if not sets:
+        return [] if returns else 0
+    dialect = connection.dialect
+    plan = statement.plan(dialect, sets[0], many and len(sets) > 1)
+    if plan.delegated or connection.engine.echo or connection.dispatch.before_cursor_execute:
+        result = connection.execute(statement.statement, params)
+        return result.all() if returns else result.rowcount  # type: ignore[attr-defined]
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if len(sets) == 1:
+            cursor.execute(*plan.prepared(sets[0]))
+        else:
+            cursor.executemany(plan.sql, [plan.prepared(values)[1] for values in sets])
+        if not returns:
+            return cursor.rowcount
+        description = cursor.description
+        return plan.records(dialect, description, cursor.fetchall()) if description else []
+    finally:
+        cursor.close()

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util.concurrency import greenlet_spawn
 
-from storage import sqlite_inline
+from storage import core, sqlite_inline
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DISPOSE_GRACE_SECONDS = 10.0
@@ -76,6 +76,7 @@ class Database:
                                           echo=echo, pool_pre_ping=not sqlite)
         if sqlite:
             _sqlite_setup(self.engine)
+        self._inline = sqlite
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._uncut: set[asyncio.Task[Any]] = set()
 
@@ -87,6 +88,11 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work is committed on leaving the block, rolled back on error."""
         async with self.sessions() as session, session.begin():
+            if self._inline:
+                # The connection, and the write lock of its BEGIN IMMEDIATE, from the start:
+                # from then on `storage.core` runs statements without leaving the loop.
+                await session.connection()
+                session.info[core.INLINE] = True
             yield session
 
     async def run(self, work: Callable[[Connection], T]) -> T:

@@ -42,22 +42,25 @@ def _supporters() -> ColumnElement[int]:
 # The statements of the most frequent commands, built once (the values are parameters):
 # building a statement costs about as much as running it (bench/README.md). They run
 # through `storage.core`, which skips the ORM's own costs.
-_THEMES_OF = select(IdeaTheme.idea_id, IdeaTheme.theme).where(
-    IdeaTheme.idea_id.in_(bindparam("ids", expanding=True)))
-_AUTHORS_AND_SUPPORTERS_OF = (
+_THEMES_OF = core.Statement(select(IdeaTheme.idea_id, IdeaTheme.theme).where(
+    IdeaTheme.idea_id.in_(bindparam("ids", expanding=True))))
+_AUTHORS_AND_SUPPORTERS_OF = core.Statement(
     select(Idea.id, Member.display_name, _supporters())
     .outerjoin(Member, Member.id == Idea.author_id)
     .where(Idea.id.in_(bindparam("ids", expanding=True))))
-_OPEN_IN = (select(Idea.id, Idea.text)
-            .where(Idea.territory_id == bindparam("territory_id"), Idea.hidden.is_(None),
-                   Idea.status.in_(OPEN_STATUSES))
-            .order_by(Idea.id))
-_SUBMITTED_SINCE = (select(Idea.created_at)
-                    .where(Idea.author_id == bindparam("author_id"),
-                           Idea.created_at > bindparam("since"))
-                    .order_by(Idea.created_at))
-_SUPPORT = {dialect: insert_or_skip(dialect, IdeaSupport.__table__).on_conflict_do_nothing(
-                index_elements=[IdeaSupport.idea_id, IdeaSupport.member_id])
+_OPEN_IN = core.Statement(
+    select(Idea.id, Idea.text)
+    .where(Idea.territory_id == bindparam("territory_id"), Idea.hidden.is_(None),
+           Idea.status.in_(OPEN_STATUSES))
+    .order_by(Idea.id))
+_SUBMITTED_SINCE = core.Statement(
+    select(Idea.created_at)
+    .where(Idea.author_id == bindparam("author_id"), Idea.created_at > bindparam("since"))
+    .order_by(Idea.created_at))
+_SUPPORT = {dialect: core.Statement(insert_or_skip(dialect, IdeaSupport.__table__)
+                                    .on_conflict_do_nothing(
+                                        index_elements=[IdeaSupport.idea_id,
+                                                        IdeaSupport.member_id]))
             for dialect in ("sqlite", "postgresql")}
 
 

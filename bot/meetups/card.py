@@ -104,8 +104,8 @@ async def render(outbox: Outbox, target: Target, meetup: Meetup, organiser: str,
                       key=KEY.format(id=meetup.id))
 
 
-_NAME = select(Member.display_name).where(  # built once: every answer runs it
-    Member.id == bindparam("member_id"))
+_NAME = core.Statement(  # built once: every answer runs it
+    select(Member.display_name).where(Member.id == bindparam("member_id")))
 
 
 async def organiser_name(session: AsyncSession, meetup: Meetup) -> str:

@@ -63,10 +63,11 @@ async def find(ctx: Context, text: str, usage: str, *, for_update: bool = False)
     return meetup
 
 
-_TALLY = (select(MeetupAnswer.answer, Member.display_name)  # built once: every answer runs it
-          .join(Member, Member.id == MeetupAnswer.member_id)
-          .where(MeetupAnswer.meetup_id == bindparam("meetup_id"))
-          .order_by(MeetupAnswer.queue, MeetupAnswer.answered_at, MeetupAnswer.id))
+_TALLY = core.Statement(  # built once: every answer runs it
+    select(MeetupAnswer.answer, Member.display_name)
+    .join(Member, Member.id == MeetupAnswer.member_id)
+    .where(MeetupAnswer.meetup_id == bindparam("meetup_id"))
+    .order_by(MeetupAnswer.queue, MeetupAnswer.answered_at, MeetupAnswer.id))
 
 
 async def tally(session: AsyncSession, meetup_id: int) -> Tally:
