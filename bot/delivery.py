@@ -58,6 +58,7 @@ from bot.chat_moves import move_chat
 from bot.clock import Clock
 from bot.messages import message_from_json
 from bot.outbox import message_slot
+from storage import core
 from storage.db import Database, insert_or_skip
 from storage.models import Chat, Identity, OutboxMessage, PostedMessage
 from storage.shared_writes import SharedWrites
@@ -73,12 +74,14 @@ MARK_RETRY = 0.5  # first pause before marking an accepted row sent again
 
 OUTBOX = OutboxMessage.__table__
 POSTED = PostedMessage.__table__
-# Built once (the rows' values are parameters): building a statement costs more than
-# running it on SQLite.
-MARK = update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id"))
-MARK_SUPERSEDED = update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True))).values(
-    state="superseded", last_error=None)
-POSTPONE = MARK.values(attempts=OUTBOX.c.attempts + 1)
+# Built once (the rows' values are parameters), run through `storage.core`: building a
+# statement costs more than running it on SQLite.
+_MARK = update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id"))
+MARK = core.Statement(_MARK)
+MARK_SUPERSEDED = core.Statement(
+    update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(state="superseded", last_error=None))
+POSTPONE = core.Statement(_MARK.values(attempts=OUTBOX.c.attempts + 1))
 
 
 @dataclass
@@ -124,9 +127,9 @@ NOT_BUSY = or_(OutboxMessage.chat_id.not_in(bindparam("busy_chats", expanding=Tr
                and_(OutboxMessage.chat_id.is_(None),
                     func.coalesce(OutboxMessage.identity_id, 0).not_in(
                         bindparam("busy_people", expanding=True))))
-NEXT_DUE = (select(OutboxMessage.next_attempt_at)
-            .where(OutboxMessage.state == "pending", NOT_BUSY)
-            .order_by(OutboxMessage.next_attempt_at).limit(1))
+NEXT_DUE = core.Statement(select(OutboxMessage.next_attempt_at)
+                          .where(OutboxMessage.state == "pending", NOT_BUSY)
+                          .order_by(OutboxMessage.next_attempt_at).limit(1))
 
 
 def _busy(destinations: Collection[tuple[str, int]]) -> dict[str, list[int]]:
@@ -135,10 +138,10 @@ def _busy(destinations: Collection[tuple[str, int]]) -> dict[str, list[int]]:
             "busy_people": [n for kind, n in destinations if kind == "i"]}
 
 
-def _due_query(platforms: Sequence[str]) -> Any:
+def _due_query(platforms: Sequence[str]) -> core.Statement:
     """The pending rows, oldest first, each with its destination and posted message; none
     of the destinations being served (`NOT_BUSY`)."""
-    return (
+    return core.Statement(
         select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.chat_id,
                OutboxMessage.identity_id, OutboxMessage.thread_id, OutboxMessage.key,
                OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.next_attempt_at,
@@ -184,10 +187,10 @@ class Delivery:
         self._due_query = _due_query(list(adapters))
         self._marks = SharedWrites(db)  # destinations served at once share their marks' commits
         record = insert_or_skip(db.dialect, POSTED)
-        self._record_posted = record.on_conflict_do_update(
+        self._record_posted = core.Statement(record.on_conflict_do_update(
             index_elements=[POSTED.c.slot],
             set_={name: record.excluded[name] for name in (
-                "platform", "platform_chat_id", "platform_message_id", "updated_at")})
+                "platform", "platform_chat_id", "platform_message_id", "updated_at")}))
 
     def wake(self) -> None:
         """New rows are committed (or a destination is free again): look for due rows."""
@@ -297,7 +300,7 @@ class Delivery:
     async def _due_rows(self, skip: Collection[tuple[str, int]] = ()) -> list[_Due]:
         """The oldest pending rows (at most `BATCH`) of the destinations not in `skip`, with
         what sending them needs: one query."""
-        found = await self.db.run(lambda conn: conn.execute(self._due_query, _busy(skip)).all())
+        found = await self.db.run(lambda conn: core.fetch(conn, self._due_query, _busy(skip)))
         return [_due(row) for row in found]
 
     @staticmethod
@@ -421,7 +424,7 @@ class Delivery:
 
         def postpone(conn: Connection) -> None:
             _mark_superseded(conn, superseded)
-            conn.execute(POSTPONE, {
+            core.apply(conn, POSTPONE, {
                 "row_id": row.id, "next_attempt_at": due, "last_error": error[:500]})
 
         await self.db.run(postpone)
@@ -442,9 +445,9 @@ class Delivery:
 
         def settle(conn: Connection) -> None:
             _mark_superseded(conn, superseded)
-            conn.execute(MARK, values)
+            core.apply(conn, MARK, values)
             if delivered is not None and slot is not None:
-                conn.execute(self._record_posted, {
+                core.apply(conn, self._record_posted, {
                     "slot": slot, "platform": row.platform, "platform_chat_id": delivered.chat_id,
                     "platform_message_id": delivered.message_id, "updated_at": now})
             if chat_gone is not None:
@@ -456,7 +459,7 @@ class Delivery:
     async def _seconds_to_next_due(self, skip: Collection[tuple[str, int]]) -> float:
         """Until the next row is due, for destinations not in `skip` (those wake us)."""
         due: datetime | None = await self.db.run(
-            lambda conn: conn.execute(NEXT_DUE, _busy(skip)).scalar())
+            lambda conn: next(iter(core.fetch(conn, NEXT_DUE, _busy(skip))), (None,))[0])
         if due is None:
             return IDLE_WAIT
         return max(0.0, min(IDLE_WAIT, (due - self.clock.now()).total_seconds()))
@@ -464,7 +467,7 @@ class Delivery:
 
 def _mark_superseded(conn: Connection, ids: list[int]) -> None:
     if ids:
-        conn.execute(MARK_SUPERSEDED, {"ids": ids})
+        core.apply(conn, MARK_SUPERSEDED, {"ids": ids})
 
 
 def _supersedable(row: _Due) -> bool:
