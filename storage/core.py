@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Executable
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -174,15 +176,35 @@ def _run(connection: Connection, statement: Statement, params: Params, *,
     if plan.delegated or connection.engine.echo or connection.dispatch.before_cursor_execute:
         result = connection.execute(statement.statement, params)
         return result.all() if returns else result.rowcount  # type: ignore[attr-defined]
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if len(sets) == 1:
+        sql, arguments = plan.prepared(sets[0])
+        return on_driver(connection, sql, arguments, many=False,
+                         read=partial(plan.records, dialect) if returns else None)
+    return on_driver(connection, plan.sql, [plan.prepared(values)[1] for values in sets],
+                     many=True, read=None)
+
+
+def on_driver(connection: Connection, sql: str, arguments: Any, *, many: bool,
+              read: Callable[[Sequence[Any], list[Any]], list[Any]] | None) -> Any:
+    """Run `sql` on the driver's cursor of `connection`; `read(description, rows)` what it
+    returns, or its rowcount. A driver's error is raised as SQLAlchemy would raise it
+    (`IntegrityError`, `OperationalError`…), and a lost connection is invalidated."""
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if len(sets) == 1:
-            cursor.execute(*plan.prepared(sets[0]))
+        if many:
+            cursor.executemany(sql, arguments)
         else:
-            cursor.executemany(plan.sql, [plan.prepared(values)[1] for values in sets])
-        if not returns:
+            cursor.execute(sql, arguments)
+        if read is None:
             return cursor.rowcount
         description = cursor.description
-        return plan.records(dialect, description, cursor.fetchall()) if description else []
+        return read(description, cursor.fetchall()) if description else []
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, dbapi_connection, cursor):
+            connection.invalidate(error)
+        raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error,
+                                  dialect=dialect) from error
     finally:
         cursor.close()

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import bindparam, event, select
+from sqlalchemy.exc import IntegrityError
 
 from storage import core
 from storage.db import Database
@@ -123,3 +124,15 @@ async def test_a_synchronous_connection_runs_them_too(db: Database) -> None:
         return [row.name for row in core.fetch(connection, NAMES)]  # type: ignore[arg-type]
 
     assert await db.run(work) == ["Parma"]
+
+
+async def test_a_drivers_error_is_raised_as_sqlalchemy_raises_it(db: Database) -> None:
+    """Callers catch SQLAlchemy's exceptions (a lock out of reach is an `OperationalError`,
+    a clash an `IntegrityError`), whichever way the statement ran."""
+    async with db.transaction() as session:
+        await core.write(session, ADD_TOKEN, token("a"))
+        with pytest.raises(IntegrityError):
+            async with session.begin_nested():
+                await core.write(session, ADD_TOKEN, token("a"))
+        assert [row.token for row in await core.rows(
+            session, TOKENS_OF, {"slot": "c1:idea:7", "tokens": ["a"]})] == ["a"]
