@@ -27,11 +27,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import pool
+from sqlalchemy import Connection, pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.sql.expression import SavepointClause
 from sqlalchemy.util.concurrency import await_only, in_greenlet
+
+from storage import core
 
 DRIVER = "piazzabot_inline"
 LOCK_WAIT_SECONDS = 10.0
@@ -97,6 +100,29 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
         # a connection from another.
         options.update(factory=PatientConnection, check_same_thread=False)
         return args, options
+
+    # Every event runs in a savepoint (bot.dispatcher); through `Connection.execute` each
+    # SAVEPOINT and RELEASE is compiled anew (its name changes) and costs about as much as
+    # the event's own statements. Unless someone listens (echo, before_cursor_execute), they
+    # go to the driver as they are.
+    def do_savepoint(self, connection: Connection, name: str) -> None:
+        self._savepoint_statement(connection, "SAVEPOINT", name, super().do_savepoint)
+
+    def do_release_savepoint(self, connection: Connection, name: str) -> None:
+        self._savepoint_statement(connection, "RELEASE SAVEPOINT", name,
+                                  super().do_release_savepoint)
+
+    def do_rollback_to_savepoint(self, connection: Connection, name: str) -> None:
+        self._savepoint_statement(connection, "ROLLBACK TO SAVEPOINT", name,
+                                  super().do_rollback_to_savepoint)
+
+    def _savepoint_statement(self, connection: Connection, verb: str, name: str,
+                             otherwise: Callable[[Connection, str], None]) -> None:
+        if connection.engine.echo or connection.dispatch.before_cursor_execute:
+            otherwise(connection, name)
+            return
+        sql = f"{verb} {self.identifier_preparer.format_savepoint(SavepointClause(name))}"
+        core.on_driver(connection, sql, (), many=False, read=None)
 
     @classmethod
     def get_pool_class(cls, url: URL) -> type[pool.Pool]:
