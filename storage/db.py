@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from storage import core, sqlite_inline
@@ -66,6 +67,26 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class TransactionSession(Session):
+    """A session that keeps every object it loads or adds until it closes.
+
+    The identity map references objects weakly: one that no variable holds any more is
+    forgotten, and `session.get` asks the database again. A batch of events shares a
+    transaction (`bot.dispatcher`), and its events ask for the same meetups, ideas and
+    territories: kept here, the later ones find them in the session (SQLAlchemy's
+    "strong reference" recipe). A session lives for one transaction, so nothing is kept
+    for long."""
+
+
+@event.listens_for(TransactionSession, "loaded_as_persistent")
+@event.listens_for(TransactionSession, "pending_to_persistent")
+def _keep(session: Session, instance: object) -> None:
+    session.info.setdefault(_KEPT, []).append(instance)
+
+
+_KEPT = "piazzabot.kept"
+
+
 class Database:
     """One per process. `async with db.transaction() as session:` is the unit of work."""
 
@@ -77,7 +98,8 @@ class Database:
         if sqlite:
             _sqlite_setup(self.engine)
         self._inline = sqlite
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                           sync_session_class=TransactionSession)
         self._uncut: set[asyncio.Task[Any]] = set()
 
     @property

@@ -53,10 +53,10 @@ async def find(ctx: Context, text: str, usage: str, *, for_update: bool = False)
     if number is None:
         ctx.fail("Which meetup? Give its number, as in <b>{example}</b>. {list} shows them.",
                  example=usage, list=ctx.cmd("incontri"))
-    query = select(Meetup).where(Meetup.id == number)
-    if for_update:
-        query = query.with_for_update()
-    meetup = await ctx.session.scalar(query)
+    # Loaded earlier in this transaction (a batch of events shares one), it is taken from
+    # the session at no cost. SQLite has no row locks: its transactions hold the write lock.
+    locks = for_update and ctx.session.get_bind().dialect.name != "sqlite"
+    meetup = await ctx.session.get(Meetup, number, with_for_update=locks)
     if meetup is None or meetup.territory_id != territory.id:
         ctx.fail("There is no meetup number {number} in {territory}. {list} shows them.",
                  number=number, territory=territory.name, list=ctx.cmd("incontri"))
