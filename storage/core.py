@@ -35,9 +35,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 Processor = Callable[[Any], Any] | None
-# `session.info` key: the session holds its SQLite connection and the write lock
-# (`storage.db.Database.transaction`), so a statement never has to wait and may run on the
-# event loop itself, without a greenlet.
+# `session.info` key: the session holds its SQLite connection and the write lock from the
+# start (`storage.db.Database.transaction`), so a statement never has to wait and may run on
+# the event loop itself, without a greenlet.
 INLINE = "piazzabot.inline"
 
 
@@ -125,44 +125,45 @@ class _Plan:
 async def rows(session: AsyncSession, statement: Statement,
                params: Params = None) -> list[Any]:
     """Every row `statement` returns, as named tuples."""
-    if _inline(session):
-        return _rows(session.sync_session, statement, params)
-    return await session.run_sync(_rows, statement, params)
+    connection = _inline(session)
+    if connection is not None:
+        return _run(connection, statement, params, returns=True)
+    return await session.run_sync(_in_session, statement, params, True)
 
 
 async def write(session: AsyncSession, statement: Statement, params: Params = None) -> int:
     """Run an INSERT, UPDATE or DELETE; how many rows it touched, as the driver counts (for
     several sets of parameters asyncpg does not count: -1)."""
-    if _inline(session):
-        return _write(session.sync_session, statement, params)
-    return await session.run_sync(_write, statement, params)
+    connection = _inline(session)
+    if connection is not None:
+        return _run(connection, statement, params, returns=False)  # type: ignore[no-any-return]
+    return await session.run_sync(_in_session, statement, params, False)  # type: ignore[no-any-return]
 
 
 def fetch(connection: Connection, statement: Statement, params: Params = None) -> list[Any]:
     """`rows`, on a synchronous connection (`storage.db.Database.run`)."""
-    return _run(connection, statement, params, returns=True)
+    return _run(connection, statement, params, returns=True)  # type: ignore[no-any-return]
 
 
 def apply(connection: Connection, statement: Statement, params: Params = None) -> int:
     """`write`, on a synchronous connection (`storage.db.Database.run`)."""
-    return _run(connection, statement, params, returns=False)
+    return _run(connection, statement, params, returns=False)  # type: ignore[no-any-return]
 
 
-def _inline(session: AsyncSession) -> bool:
-    return bool(session.info.get(INLINE)) and not (
-        session.autoflush and (session.new or session.dirty or session.deleted))
+def _inline(session: AsyncSession) -> Connection | None:
+    """The session's connection if a statement may run on it right here: SQLite, and
+    nothing left to flush. (Asked of the session each time: a savepoint begun since is
+    emitted then.)"""
+    if not session.info.get(INLINE) or (session.autoflush and (session.new or session.dirty
+                                                                 or session.deleted)):
+        return None
+    return session.sync_session.connection()
 
 
-def _rows(session: Session, statement: Statement, params: Params) -> list[Any]:
+def _in_session(session: Session, statement: Statement, params: Params, returns: bool) -> Any:
     if session.autoflush:
         session.flush()
-    return _run(session.connection(), statement, params, returns=True)
-
-
-def _write(session: Session, statement: Statement, params: Params) -> int:
-    if session.autoflush:
-        session.flush()
-    return _run(session.connection(), statement, params, returns=False)
+    return _run(session.connection(), statement, params, returns=returns)
 
 
 def _run(connection: Connection, statement: Statement, params: Params, *,
