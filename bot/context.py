@@ -6,11 +6,12 @@ the sender's member, chat and territory, check rights, and write replies to the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import NoReturn
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -127,10 +128,60 @@ class Context:
             self.fail("Only the cooperative's staff can do this.")
 
 
+async def prefetch_contexts(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Load the chats and senders of a batch's events with two queries, for `load_context`
+    to find in the session instead of running one query an event. The session keeps what it
+    loads for its transaction (`storage.db.TransactionSession`)."""
+    if len(events) < 2:
+        return
+    chats: dict[tuple[str, str], tuple[Chat, Territory | None]] = {}
+    senders: dict[tuple[str, str], tuple[Identity, Member, Territory | None]] = {}
+    for platform in {event.platform for event in events}:
+        mine = [event for event in events if event.platform == platform]
+        found = await session.execute(_CHATS, {"platform": platform, "external_ids": sorted(
+            {event.chat.external_id for event in mine})})
+        chats.update(((platform, chat.external_id), (chat, territory))
+                     for chat, territory in found)
+        found = await session.execute(_SENDERS, {"platform": platform, "user_ids": sorted(
+            {event.sender.user_id for event in mine})})
+        senders.update(((platform, identity.user_id), (identity, member, home))
+                       for identity, member, home in found)
+    session.info[_PREFETCHED] = (chats, senders)
+
+
+def _prefetched(session: AsyncSession, event: Event) -> tuple[Any, ...] | None:
+    """What `prefetch_contexts` found for `event`, if it still holds: every object loaded
+    and unexpired (an earlier event's savepoint rolled back expires what it changed), and
+    each still pointing at the other (an earlier event may have bound the chat elsewhere)."""
+    chats, senders = session.info.get(_PREFETCHED, ({}, {}))
+    chat_row = chats.get((event.platform, event.chat.external_id))
+    sender_row = senders.get((event.platform, event.sender.user_id))
+    if chat_row is None or sender_row is None:
+        return None
+    (chat, territory), (identity, member, home) = chat_row, sender_row
+    objects = [item for item in (chat, territory, identity, member, home) if item is not None]
+    if any(not inspect(item).persistent or inspect(item).expired_attributes
+           for item in objects):
+        return None
+    if (chat.territory_id != (territory.id if territory else None)
+            or identity.member_id != member.id
+            or member.home_territory_id != (home.id if home else None)):
+        return None
+    return chat, territory, identity, member, home
+
+
 async def load_context(session: AsyncSession, services: Services, event: Event) -> Context:
     """Find or create the chat, the sender's identity and member; resolve the territory
-    (the chat's, or in a private chat the member's chosen one). One query for a known chat:
-    its row comes with the territory, the sender and the sender's chosen territory."""
+    (the chat's, or in a private chat the member's chosen one). No query for an event of a
+    prefetched batch (`prefetch_contexts`); otherwise one for a known chat: its row comes
+    with the territory, the sender and the sender's chosen territory."""
+    found = _prefetched(session, event)
+    if found is not None:
+        chat, chat_territory, identity, member, home = found
+        _refresh_chat(chat, event)
+        _refresh_identity(identity, event)
+        territory = home if chat.is_private else chat_territory
+        return Context(session, services, event, chat, identity, member, territory)
     values = {"platform": event.platform, "external_id": event.chat.external_id,
               "user_id": event.sender.user_id}
     found = (await session.execute(_CONTEXT, values)).first()
@@ -160,6 +211,16 @@ _CONTEXT = (select(Chat, Territory, Identity, Member, _HOME)
                                    _HOME.id == Member.home_territory_id))
             .where(Chat.platform == bindparam("platform"),
                    Chat.external_id == bindparam("external_id")))
+
+
+_CHATS = (select(Chat, Territory).outerjoin(Territory, Territory.id == Chat.territory_id)
+          .where(Chat.platform == bindparam("platform"),
+                 Chat.external_id.in_(bindparam("external_ids", expanding=True))))
+_SENDERS = (select(Identity, Member, _HOME).join(Member, Member.id == Identity.member_id)
+            .outerjoin(_HOME, _HOME.id == Member.home_territory_id)
+            .where(Identity.platform == bindparam("platform"),
+                   Identity.user_id.in_(bindparam("user_ids", expanding=True))))
+_PREFETCHED = "piazzabot.prefetched_contexts"
 
 
 def _new_chat(services: Services, event: Event) -> Chat:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import metrics
 from bot.chat_moves import move_chat
 from bot.commands import MAX_ARGS
-from bot.context import Context, Services, UserError, load_context
+from bot.context import Context, Services, UserError, load_context, prefetch_contexts
 from bot.events import (
     ActionEvent,
     ActionOutcome,
@@ -94,6 +94,8 @@ class Dispatcher:
         try:
             async with self.db.transaction() as session:
                 fresh = await self._claim_all(session, events)
+                await prefetch_contexts(session, [event for event, new in zip(
+                    events, fresh, strict=True) if new])
                 outcomes = [await self._process(session, event) if new else None
                             for event, new in zip(events, fresh, strict=True)]
         except IntegrityError:

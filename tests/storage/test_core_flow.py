@@ -124,6 +124,39 @@ async def test_events_that_arrive_together_share_one_transaction(bot: Bot) -> No
     assert await bot.count(ProcessedEvent) == 4
 
 
+async def test_a_batchs_later_events_see_what_its_earlier_ones_changed(bot: Bot) -> None:
+    """The chats and senders of a batch are loaded together, before its first event; an
+    event that binds the chat elsewhere, changes its language, or fails after changing the
+    sender (its savepoint rolled back) leaves the next events a context that is still true."""
+    from storage.models import Member
+
+    async def rename_then_crash(ctx: Context, args: str) -> None:
+        ctx.member.display_name = "Rinominato"
+        await ctx.session.flush()
+        raise RuntimeError("bug")
+
+    bot.app.services.registry.command(CommandSpec(("rinomina",), rename_then_crash, "test"))
+    bot.admins.add(("giulia", "roma"))
+    await bot.send("giulia", "roma", "/territorio Roma")
+    await bot.send("marco", "milano", "/chi")
+    bot.adapter.sent.clear()
+    await bot.app.dispatcher.handle_many([
+        command(bot, "giulia", "milano", "/territorio Roma"),
+        command(bot, "marco", "milano", "/rinomina"),
+        command(bot, "marco", "milano", "/chi"),
+        command(bot, "giulia", "milano", "/lingua en"),
+        command(bot, "marco", "milano", "/chi"),
+    ])
+    await bot.app.delivery.drain()
+    assert bot.adapter.texts("milano") == [
+        "Questa chat ora è la chat del territorio Roma.",
+        "Scusa, qualcosa è andato storto. Non ho cambiato nulla: riprova.",
+        "Sei marco (memory).\n\nRuoli: socio.\n\nTerritorio: Roma.",
+        "From now on I speak English here.",
+        "You are marco (memory).\n\nRoles: member.\n\nTerritory: Roma."]
+    assert "Rinominato" not in [m.display_name for m in await bot.rows(Member)]
+
+
 async def test_a_batch_that_fails_as_a_whole_is_taken_one_event_at_a_time(
         bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
     """An error outside every savepoint (here: loading one event's chat) leaves nothing of
