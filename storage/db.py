@@ -30,6 +30,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from storage import core, sqlite_inline
+from storage.models import Chat, Identity, Member, Territory
+from storage.models.ideas import Idea
+from storage.models.meetups import Meetup
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DISPOSE_GRACE_SECONDS = 10.0
@@ -68,23 +71,27 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
 
 class TransactionSession(Session):
-    """A session that keeps every object it loads or adds until it closes.
+    """A session that keeps the chats, people, territories, meetups and ideas it loads or
+    adds until it closes.
 
     The identity map references objects weakly: one that no variable holds any more is
     forgotten, and `session.get` asks the database again. A batch of events shares a
-    transaction (`bot.dispatcher`), and its events ask for the same meetups, ideas and
-    territories: kept here, the later ones find them in the session (SQLAlchemy's
-    "strong reference" recipe). A session lives for one transaction, so nothing is kept
-    for long."""
+    transaction (`bot.dispatcher`), and its events ask for the same rows of these kinds by
+    their keys: kept here, the later ones find them in the session (SQLAlchemy's "strong
+    reference" recipe). A session lives for one transaction, so nothing is kept for long.
+    Other kinds are not kept: some are deleted by statements that leave the session's
+    objects as they are (`bot.privacy`), and a kept action token would outlive its row."""
 
 
 @event.listens_for(TransactionSession, "loaded_as_persistent")
 @event.listens_for(TransactionSession, "pending_to_persistent")
 def _keep(session: Session, instance: object) -> None:
-    session.info.setdefault(_KEPT, []).append(instance)
+    if type(instance) in _KEPT_KINDS:
+        session.info.setdefault(_KEPT, []).append(instance)
 
 
 _KEPT = "piazzabot.kept"
+_KEPT_KINDS = frozenset({Chat, Identity, Idea, Meetup, Member, Territory})
 
 
 class Database:
