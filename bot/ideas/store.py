@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import get_args
 
-from sqlalchemy import ColumnElement, bindparam, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,23 +100,37 @@ async def listing(session: AsyncSession, territory: Territory, *, order: Order,
     and how many there are in all. Supporters are counted for the territory's ideas only,
     each through the supports' primary key: the cost grows with the territory's ideas, not
     with every support the cooperative ever gave (bench/README.md)."""
+    first, count = _LISTINGS[order, theme is not None]
+    params = {"territory_id": territory.id, "theme": theme, "limit": limit}
+    rows = await session.scalars(first, params)
+    total = await session.scalar(count, params) or 0
+    return await views(session, list(rows)), total
+
+
+def _listing(order: Order, themed: bool) -> tuple[Select[tuple[Idea]], Select[tuple[int]]]:
+    """The statements of `listing`: its first ideas, and how many there are."""
     supporters = _supporters()
-    where = [Idea.territory_id == territory.id, Idea.hidden.is_(None)]
-    if theme:
-        where.append(Idea.id.in_(select(IdeaTheme.idea_id).where(IdeaTheme.theme == theme)))
+    where = [Idea.territory_id == bindparam("territory_id"), Idea.hidden.is_(None)]
+    if themed:
+        where.append(Idea.id.in_(select(IdeaTheme.idea_id)
+                                 .where(IdeaTheme.theme == bindparam("theme"))))
     ordering = {
         "top": (supporters.desc(), Idea.id),
         "newest": (Idea.created_at.desc(), Idea.id.desc()),
         "status": (_status_rank(), supporters.desc(), Idea.id),
     }[order]
-    rows = await session.scalars(select(Idea).where(*where).order_by(*ordering).limit(limit))
-    total = await session.scalar(select(func.count()).select_from(Idea).where(*where)) or 0
-    return await views(session, list(rows)), total
+    return (select(Idea).where(*where).order_by(*ordering).limit(bindparam("limit")),
+            select(func.count()).select_from(Idea).where(*where))
 
 
 def _status_rank() -> ColumnElement[int]:
     return case({status: rank for rank, status in enumerate(STATUS_ORDER)}, value=Idea.status,
                 else_=len(STATUS_ORDER))
+
+
+# Built once, as the other frequent statements: building one costs more than running it.
+_LISTINGS = {(order, themed): _listing(order, themed)
+             for order in get_args(Order) for themed in (False, True)}
 
 
 async def open_ideas(session: AsyncSession, territory: Territory) -> list[tuple[int, str]]:
