@@ -168,11 +168,13 @@ class Outbox:
         return (await self.actions(target, [button], key=key))[0]
 
     async def actions(self, target: Target, buttons: Sequence[Button], *,
-                      key: str | None = None) -> list[Action]:
+                      key: str | None = None, fresh: bool = False) -> list[Action]:
         """The buttons of one message (`key`: its slot), with one query for the tokens they
-        can reuse, however many they are."""
+        can reuse, however many they are; none if the caller has just cleared the slot
+        (`fresh`)."""
         slot = target.slot(key) if key else None
-        reusable = await self._reusable_tokens(slot, {b.kind for b in buttons}) if slot else []
+        reusable = (await self._reusable_tokens(slot, {b.kind for b in buttons})
+                    if slot and not fresh else [])
         now = self.clock.now()
         actions, new = [], []
         for button in buttons:

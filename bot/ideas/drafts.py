@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 
 from bot.context import Context
 from bot.ideas.card import SUPPORT_EMOJI, supporters_text
@@ -57,7 +57,7 @@ async def ask(ctx: Context, territory: Territory, submission: Submission,
                          command=f"sostengo {idea.id}", emoji=SUPPORT_EMOJI,
                          member_id=ctx.member.id, ttl=DRAFT_TTL)
         buttons = [instead, publish]
-    actions = (tuple(await ctx.outbox.actions(ctx.here, buttons, key=key)),)
+    actions = (tuple(await ctx.outbox.actions(ctx.here, buttons, key=key, fresh=True)),)
     await ctx.reply(OutMessage(rich(found, question), actions=actions, key=key))
 
 
@@ -86,4 +86,7 @@ async def settle(ctx: Context, outcome: tuple[Inline, ...], *,
 
 
 async def _forget(ctx: Context) -> None:
-    await ctx.session.execute(delete(ActionToken).where(ActionToken.slot == _slot(ctx)))
+    await ctx.session.execute(_FORGET, {"slot": _slot(ctx)})
+
+
+_FORGET = delete(ActionToken).where(ActionToken.slot == bindparam("slot"))  # built once
