@@ -138,8 +138,10 @@ class Outbound:
         steps, main = self._steps(chat_id, message)
         if not steps:
             raise Rejected("sendMessage: nothing to show")
-        key = self._key(chat_id, thread_id, message)
-        done = self._unfinished.pop(key, [])
+        # Most items have nothing half-sent to look up: their key is worked out only if
+        # something is, or when a call fails after others went.
+        key = self._key(chat_id, thread_id, message) if self._unfinished else None
+        done = self._unfinished.pop(key, []) if key else []
         common: dict[str, Any] = {"chat_id": chat_id,
                                   "disable_notification": message.silent}
         if thread_id and thread_id.isdecimal():
@@ -157,7 +159,8 @@ class Outbound:
                 sent = await step.send(extra)
             except TelegramError as exc:
                 if done:
-                    self._remember_unfinished(key, done)
+                    self._remember_unfinished(key or self._key(chat_id, thread_id, message),
+                                              done)
                 raise delivery_error(exc, step.method) from exc
             done.append(sent.message_id)
             if message.poll is not None and index == len(steps) - 1:
