@@ -159,10 +159,10 @@ def _prefetched(session: AsyncSession, event: Event) -> tuple[Any, ...] | None:
     if chat_row is None or sender_row is None:
         return None
     (chat, territory), (identity, member, home) = chat_row, sender_row
-    objects = [item for item in (chat, territory, identity, member, home) if item is not None]
-    if any(not inspect(item).persistent or inspect(item).expired_attributes
-           for item in objects):
-        return None
+    for item in (chat, territory, identity, member, home):
+        state = inspect(item) if item is not None else None
+        if state is not None and (not state.persistent or state.expired_attributes):
+            return None
     if (chat.territory_id != (territory.id if territory else None)
             or identity.member_id != member.id
             or member.home_territory_id != (home.id if home else None)):
