@@ -1,10 +1,11 @@
 """Core statements of the hot paths, compiled once and run straight on the driver.
 
-A small statement through `AsyncSession.execute` costs 139 µs on SQLite; on the session's
-connection (`Connection.execute`) 84 µs; most of that is SQLAlchemy's execution step —
+A small select through `AsyncSession.execute` costs 122 µs on SQLite; on the session's
+connection (`Connection.execute`) 70 µs; most of that is SQLAlchemy's execution step —
 the cache key computed and looked up, an execution context built, the parameters
 processed, a result object wrapped around the cursor — not SQLite, which answers in a few
-microseconds (bench/README.md). A `Statement` built at import keeps what that step works out
+microseconds. As here, 17 µs (`bench/statement_cost.py`). A `Statement` built at import
+keeps what that step works out
 — the SQL, the parameters' order and processors, the columns' processors — once per
 dialect and set of parameter names, and `rows` / `write` hand the values to the driver's
 cursor of the session's own connection: within its transaction and savepoints, after the
