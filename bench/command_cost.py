@@ -7,7 +7,10 @@ command after another, delivery included), counted with SQLAlchemy's engine even
 statements sent to the database (SQLite's `BEGIN IMMEDIATE` included, PostgreSQL's implicit
 `BEGIN` not), transactions begun, and this process's CPU time (every thread: aiosqlite's
 included, PostgreSQL's server not). Counts do not depend on the machine; CPU time is steadier
-than the wall clock when the machine is shared. Timing only: nothing here is a test.
+than the wall clock when the machine is shared. Listening to the engine sends every
+statement through SQLAlchemy's own execution, `storage.core`'s too (so that it can be
+counted): the CPU time here is that of SQLAlchemy's way, not the bot's; `throughput.py`
+gives the bot's. Timing only: nothing here is a test.
 """
 
 from __future__ import annotations
