@@ -142,7 +142,7 @@ class Dispatcher:
 
     async def _run(self, ctx: Context) -> ActionOutcome | None:
         try:
-            async with ctx.session.begin_nested():
+            async with core.savepoint(ctx.session):
                 return await self._route(ctx)
         except UserError as refusal:
             await ctx.reply(refusal.text)

@@ -23,7 +23,8 @@ those objects in step.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -149,6 +150,19 @@ def fetch(connection: Connection, statement: Statement, params: Params = None) -
 def apply(connection: Connection, statement: Statement, params: Params = None) -> int:
     """`write`, on a synchronous connection (`storage.db.Database.run`)."""
     return _run(connection, statement, params, returns=False)  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
+    """`session.begin_nested()`. On SQLite, whose session holds the write lock (`INLINE`),
+    the savepoint is begun and ended — its flush and RELEASE, or ROLLBACK TO — right on the
+    loop: two greenlet switches fewer, for every event (bench/README.md)."""
+    if not session.info.get(INLINE):
+        async with session.begin_nested():
+            yield
+        return
+    with session.sync_session.begin_nested():
+        yield
 
 
 def _inline(session: AsyncSession) -> Connection | None:
