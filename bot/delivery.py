@@ -122,8 +122,10 @@ def _slot_column() -> Any:
 
 
 # A row whose destination is not being served (`_busy`): the rows of those are their tasks'
-# business, and a long backlog of one chat must not hide the others' rows.
-NOT_BUSY = or_(OutboxMessage.chat_id.not_in(bindparam("busy_chats", expanding=True)),
+# business, and a long backlog of one chat must not hide the others' rows. A private row
+# has no chat, and `NULL NOT IN ()` is true: each side says which rows it is about.
+NOT_BUSY = or_(and_(OutboxMessage.chat_id.is_not(None),
+                    OutboxMessage.chat_id.not_in(bindparam("busy_chats", expanding=True))),
                and_(OutboxMessage.chat_id.is_(None),
                     func.coalesce(OutboxMessage.identity_id, 0).not_in(
                         bindparam("busy_people", expanding=True))))

@@ -300,6 +300,42 @@ async def test_a_pass_reading_while_a_destination_finishes_sends_nothing_twice(
     assert bot.adapter.texts() == ["una volta"]
 
 
+async def test_a_person_being_served_is_left_to_their_task_when_no_chat_is(bot: Bot) -> None:
+    """The background loop: private messages have no chat, and a pass that skips a person
+    being served must skip their rows even when no chat is being served (SQL's `NULL NOT
+    IN ()` is true): else a second task serves them too, and sends their messages twice."""
+    from bot.outbox import Outbox
+    from storage.models import Identity
+
+    await bot.send("giulia", "milano", "/chi")
+    bot.adapter.sent.clear()
+    delivery, platform = bot.app.delivery, bot.adapter.deliver
+    accepting = asyncio.Event()
+
+    async def held(item: Outgoing) -> Delivered:
+        await accepting.wait()
+        return await platform(item)
+
+    async def tell_giulia(text: str) -> None:
+        async with bot.app.db.transaction() as session:
+            identity = await session.scalar(select(Identity).where(Identity.user_id == "giulia"))
+            outbox = Outbox(session, bot.clock, bot.app.services.platforms, "Europe/Rome")
+            await outbox.post(outbox.person_target(identity, "it"), OutMessage(rich(text)))
+
+    bot.adapter.deliver = held  # type: ignore[method-assign]
+    await tell_giulia("primo")
+    await delivery._pass()  # giulia's task starts, and waits for the platform
+    assert len(delivery._serving) == 1
+    await tell_giulia("secondo")
+    await delivery._pass()
+    assert len(delivery._serving) == 1  # still only hers
+    accepting.set()
+    while delivery._serving:
+        await asyncio.gather(*delivery._serving.values())
+        await delivery._pass()
+    assert bot.adapter.texts() == ["primo", "secondo"]
+
+
 async def test_a_backlog_longer_than_a_batch_keeps_no_other_chat_waiting(
         bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
     """The background loop: the rows of a destination being served are its task's; a pass
