@@ -84,6 +84,18 @@ async def post(bot: Bot, text: str, *, key: str | None = None, chat: str = "mila
         await outbox.post(outbox.chat_target(row), OutMessage(rich(text), key=key))
 
 
+def hold_the_platform(bot: Bot) -> asyncio.Event:
+    """Make the platform accept nothing until the returned event is set."""
+    accepting, platform = asyncio.Event(), bot.adapter.deliver
+
+    async def held(item: Outgoing) -> Delivered:
+        await accepting.wait()
+        return await platform(item)
+
+    bot.adapter.deliver = held  # type: ignore[method-assign]
+    return accepting
+
+
 def command(bot: Bot, user: str, chat: str, text: str, **fields: object) -> CommandEvent:
     name, args = split_command(text, prefixes="/") or ("", "")
     return CommandEvent(**bot.event(user, chat, **fields), name=name, args=args)
@@ -276,14 +288,7 @@ async def test_a_pass_reading_while_a_destination_finishes_sends_nothing_twice(
     just sent may still read as pending)."""
     await bot.send("giulia", "milano", "/chi")
     bot.adapter.sent.clear()
-    delivery, platform = bot.app.delivery, bot.adapter.deliver
-    accepting = asyncio.Event()
-
-    async def held(item: Outgoing) -> Delivered:
-        await accepting.wait()
-        return await platform(item)
-
-    bot.adapter.deliver = held  # type: ignore[method-assign]
+    delivery, accepting = bot.app.delivery, hold_the_platform(bot)
     await post(bot, "una volta")
     await delivery._pass()  # milano's task starts, and waits for the platform
     read = delivery._due_rows
@@ -309,12 +314,7 @@ async def test_a_person_being_served_is_left_to_their_task_when_no_chat_is(bot: 
 
     await bot.send("giulia", "milano", "/chi")
     bot.adapter.sent.clear()
-    delivery, platform = bot.app.delivery, bot.adapter.deliver
-    accepting = asyncio.Event()
-
-    async def held(item: Outgoing) -> Delivered:
-        await accepting.wait()
-        return await platform(item)
+    delivery, accepting = bot.app.delivery, hold_the_platform(bot)
 
     async def tell_giulia(text: str) -> None:
         async with bot.app.db.transaction() as session:
@@ -322,7 +322,6 @@ async def test_a_person_being_served_is_left_to_their_task_when_no_chat_is(bot: 
             outbox = Outbox(session, bot.clock, bot.app.services.platforms, "Europe/Rome")
             await outbox.post(outbox.person_target(identity, "it"), OutMessage(rich(text)))
 
-    bot.adapter.deliver = held  # type: ignore[method-assign]
     await tell_giulia("primo")
     await delivery._pass()  # giulia's task starts, and waits for the platform
     assert len(delivery._serving) == 1
