@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot import metrics
 from bot.chat_moves import move_chat
@@ -129,9 +130,7 @@ class Dispatcher:
     async def _process(self, session: AsyncSession, event: Event) -> ActionOutcome | None:
         metrics.EVENTS.labels(event.platform, type(event).__name__).inc()
         if isinstance(event, ChatMovedEvent):
-            await session.run_sync(lambda sync: move_chat(
-                sync.connection(), event.platform, event.chat.external_id,
-                event.new_external_id))
+            await session.run_sync(_move_chat, event)
             return None
         if isinstance(event, MembershipEvent):
             # Its greeting is in the outbox too: on_commit must wake delivery.
@@ -246,6 +245,15 @@ class Dispatcher:
             "and propose ideas. An administrator can bind this chat to its territory with "
             "<b>{example}</b>; <b>{help}</b> lists what I can do.",
             example=ctx.cmd("territorio Milano"), help=ctx.cmd("aiuto")))
+
+
+def _move_chat(session: Session, event: ChatMovedEvent) -> None:
+    """Move the chat; the move rewrites chats' rows under the session, which keeps the
+    chats its batch loaded (`storage.db.TransactionSession`): those are read again."""
+    if move_chat(session.connection(), event.platform, event.chat.external_id,
+                 event.new_external_id):
+        for chat in [item for item in session.identity_map.values() if isinstance(item, Chat)]:
+            session.expire(chat)
 
 
 def _claim_statement(dialect: str) -> core.Statement:

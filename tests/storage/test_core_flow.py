@@ -222,6 +222,23 @@ async def test_a_chat_that_moves_keeps_its_territory_and_its_waiting_messages(
     assert bot.adapter.texts("milano-super") == ["in attesa"]
 
 
+async def test_a_move_within_a_batch_is_seen_by_the_batchs_later_events(bot: Bot) -> None:
+    """The chats of a batch are loaded before its first event and kept by the session; a
+    move rewrites their rows under it, so the events after the move see the new binding."""
+    await bot.send("giulia", "milano", "/territorio Milano")
+    await bot.send("giulia", "milano", "/lingua en")
+    bot.adapter.sent.clear()
+    await bot.app.dispatcher.handle_many([
+        command(bot, "marco", "milano-super", "/chi"),
+        ChatMovedEvent(**bot.event("giulia", "milano"), new_external_id="milano-super"),
+        command(bot, "marco", "milano-super", "/chi"),
+    ])
+    await bot.app.delivery.drain()
+    before, after = bot.adapter.texts("milano-super")
+    assert before.startswith("Sei marco") and "Milano" not in before
+    assert after == "You are marco (memory).\n\nRoles: member.\n\nTerritory: Milano."
+
+
 async def test_delivery_waits_keeps_order_and_retries(bot: Bot) -> None:
     await bot.send("giulia", "milano", "/chi")
     await bot.send("giulia", "roma", "/chi")
