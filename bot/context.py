@@ -175,13 +175,17 @@ async def load_context(session: AsyncSession, services: Services, event: Event) 
     (the chat's, or in a private chat the member's chosen one). No query for an event of a
     prefetched batch (`prefetch_contexts`); otherwise one for a known chat: its row comes
     with the territory, the sender and the sender's chosen territory."""
-    found = _prefetched(session, event)
-    if found is not None:
-        chat, chat_territory, identity, member, home = found
-        _refresh_chat(chat, event)
-        _refresh_identity(identity, event)
-        territory = home if chat.is_private else chat_territory
-        return Context(session, services, event, chat, identity, member, territory)
+    found = _prefetched(session, event) or await _queried(session, services, event)
+    chat, chat_territory, identity, member, home = found
+    _refresh_chat(chat, event)
+    _refresh_identity(identity, event)
+    territory = home if chat.is_private else chat_territory
+    return Context(session, services, event, chat, identity, member, territory)
+
+
+async def _queried(session: AsyncSession, services: Services, event: Event) -> tuple[Any, ...]:
+    """The context's rows by one query, creating the chat, the identity and the member the
+    platform names for the first time."""
     values = {"platform": event.platform, "external_id": event.chat.external_id,
               "user_id": event.sender.user_id}
     found = (await session.execute(_CONTEXT, values)).first()
@@ -190,13 +194,9 @@ async def load_context(session: AsyncSession, services: Services, event: Event) 
         await session.flush()
         found = (await session.execute(_CONTEXT, values)).one()
     chat, chat_territory, identity, member, home = found
-    _refresh_chat(chat, event)
     if identity is None or member is None:
         identity, member = await _new_identity(session, services.clock, event)
-    else:
-        _refresh_identity(identity, event)
-    territory = home if chat.is_private else chat_territory
-    return Context(session, services, event, chat, identity, member, territory)
+    return chat, chat_territory, identity, member, home
 
 
 # Built once, with the event's values as parameters: building a statement costs more than
