@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from itertools import compress
 from typing import Any
 
 from sqlalchemy import select
@@ -95,8 +96,7 @@ class Dispatcher:
         try:
             async with self.db.transaction() as session:
                 fresh = await self._claim_all(session, events)
-                await prefetch_contexts(session, [event for event, new in zip(
-                    events, fresh, strict=True) if new])
+                await prefetch_contexts(session, list(compress(events, fresh)))
                 outcomes = [await self._process(session, event) if new else None
                             for event, new in zip(events, fresh, strict=True)]
         except IntegrityError:
