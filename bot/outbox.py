@@ -6,7 +6,6 @@ state change they announce, and the delivery loop sends them after the commit.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import Capabilities
 from bot.clock import Clock
-from bot.i18n import ANONYMOUS, Translator, translator
+from bot.i18n import Translator, translator
 from bot.messages import Action, OutMessage, message_to_json
 from storage import core
 from storage.models import ActionToken, Chat, Identity, OutboxMessage, Territory
@@ -78,26 +77,15 @@ class Platforms:
         return platform in self._caps
 
 
-def _shown_names(payload: dict[str, Any], t: Translator) -> dict[str, Any]:
-    """A stored message with forgotten members' names in the reader's language (see
-    `bot.i18n.ANONYMOUS`): names reach messages by many paths, all end here. Most messages
-    name nobody forgotten: one look at their JSON tells, cheaper than visiting every
-    string."""
-    if _ANONYMOUS_IN_JSON not in json.dumps(payload):
-        return payload
-    return _renamed(payload, t)  # type: ignore[no-any-return]
-
-
-_ANONYMOUS_IN_JSON = json.dumps(ANONYMOUS)[1:-1]
-
-
-def _renamed(value: Any, t: Translator) -> Any:
+def _shown_names(value: Any, t: Translator) -> Any:
+    """Every string of a stored message with forgotten members' names in the reader's
+    language (see `bot.i18n.ANONYMOUS`): names reach messages by many paths, all end here."""
     if isinstance(value, str):
         return t.names(value)
     if isinstance(value, list):
-        return [_renamed(item, t) for item in value]
+        return [_shown_names(item, t) for item in value]
     if isinstance(value, dict):
-        return {key: _renamed(item, t) for key, item in value.items()}
+        return {key: _shown_names(item, t) for key, item in value.items()}
     return value
 
 
