@@ -460,10 +460,10 @@ class Delivery:
 
     async def _seconds_to_next_due(self, skip: Collection[tuple[str, int]]) -> float:
         """Until the next row is due, for destinations not in `skip` (those wake us)."""
-        due: datetime | None = await self.db.run(
-            lambda conn: next(iter(core.fetch(conn, NEXT_DUE, _busy(skip))), (None,))[0])
-        if due is None:
+        found = await self.db.run(lambda conn: core.fetch(conn, NEXT_DUE, _busy(skip)))
+        if not found:
             return IDLE_WAIT
+        due = found[0].next_attempt_at
         return max(0.0, min(IDLE_WAIT, (due - self.clock.now()).total_seconds()))
 
 
