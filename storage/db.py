@@ -104,7 +104,6 @@ class Database:
                                           echo=echo, pool_pre_ping=not sqlite)
         if sqlite:
             _sqlite_setup(self.engine)
-        self._inline = sqlite
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            sync_session_class=TransactionSession)
         self._uncut: set[asyncio.Task[Any]] = set()
@@ -117,7 +116,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work is committed on leaving the block, rolled back on error."""
         async with self.sessions() as session, session.begin():
-            if self._inline:
+            if self.dialect == "sqlite":
                 # The connection, and the write lock of its BEGIN IMMEDIATE, from the start:
                 # from then on `storage.core` runs statements without leaving the loop.
                 await session.connection()
