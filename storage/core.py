@@ -69,7 +69,7 @@ class _Plan:
     """What SQLAlchemy's execution step works out for one compiled form of a statement."""
 
     __slots__ = ("binds", "compiled", "delegated", "fixed", "processors", "record", "results",
-                 "sql")
+                 "sql", "typed")
 
     def __init__(self, compiled: SQLCompiler, first: Mapping[str, Any], many: bool) -> None:
         self.compiled = compiled
@@ -92,6 +92,7 @@ class _Plan:
                             None if name in first else state.parameters[name])
                            for name in state.positiontup or ())
         self.results: tuple[Processor, ...] | None = None
+        self.typed = False  # whether any column has a processor
         self.record: Any = None
 
     def prepared(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -115,10 +116,11 @@ class _Plan:
             self.results = tuple(column.type.dialect_impl(dialect).result_processor(
                 dialect, described[1]) for column, described in zip(columns, description,
                                                                      strict=True))
+            self.typed = any(self.results)
             self.record = namedtuple("Record", [d[0] for d in description],  # type: ignore[misc]
                                      rename=True)
         make, results = self.record._make, self.results
-        if not any(results):
+        if not self.typed:
             return [make(row) for row in found]
         return [make([process(value) if process else value
                       for process, value in zip(results, row, strict=True)]) for row in found]
