@@ -103,16 +103,28 @@ class DigestScope:
                        end=max(end for _, end in periods), counts_only=True,
                        periods=tuple(periods))
 
+    @cached_property
+    def counted_periods(self) -> tuple[tuple[datetime, datetime], ...]:
+        """The periods counted, each once: the weekly staff digest's own week is also the
+        chart's last, and the week before it the chart's last but one."""
+        return tuple(dict.fromkeys(self.periods))
+
+    @cached_property
+    def columns(self) -> tuple[int, ...]:
+        """For each of `periods`, its place among `counted_periods`."""
+        place = {period: n for n, period in enumerate(self.counted_periods)}
+        return tuple(place[period] for period in self.periods)
+
     def tally(self, moment: Any, value: Any = None, *,
               unique: bool = False) -> list[ColumnElement[int]]:
-        """The counts of a grouped query, one for each of the scope's periods (a scope of one
-        period: one count of what `during` lets through): rows whose `moment` falls in the
-        period — or their non-null `value`s, each value once if `unique`."""
+        """The counts of a grouped query, one for each of the scope's counted periods (a
+        scope of one period: one count of what `during` lets through): rows whose `moment`
+        falls in the period — or their non-null `value`s, each value once if `unique`."""
         if not self.periods:
             return [_count(value, unique)]
         counted = literal_column("1") if value is None else value
         return [_count(case((and_(moment >= start, moment < end), counted)), unique)
-                for start, end in self.periods]
+                for start, end in self.counted_periods]
 
 
 def _count(value: Any, unique: bool) -> ColumnElement[int]:
@@ -214,8 +226,14 @@ Section = Callable[[AsyncSession, DigestScope], Awaitable[SectionResult]]
 
 async def gather(session: AsyncSession, services: Services,
                  scope: DigestScope) -> list[SectionResult]:
-    """Every registered section's part, in the order they were registered."""
-    return [await section(session, scope) for section in services.registry.digest_sections]
+    """Every registered section's part, in the order they were registered; with a tally
+    for each of the scope's periods, those counted once shared (`DigestScope.columns`)."""
+    results = [await section(session, scope) for section in services.registry.digest_sections]
+    if len(scope.counted_periods) < len(scope.periods):
+        for result in results:
+            result.tallies = {period: result.tally(column)
+                              for period, column in enumerate(scope.columns)}
+    return results
 
 
 def tallies(results: list[SectionResult], period: int = 0) -> list[Tally]:

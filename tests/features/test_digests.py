@@ -167,6 +167,41 @@ async def test_the_staff_digest_tells_each_territory_in_one_line(sqlite_url: str
     await bot.stop()
 
 
+async def test_a_week_both_told_and_charted_is_counted_once(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The weekly staff digest's own week is also its chart's last week, and the week it
+    compares with the chart's last but one: each is counted once, and told in both places."""
+    bot = await Bot.started(sqlite_url, now=datetime(2026, 11, 2, 10, 0, tzinfo=ROME),
+                            staff=["anna"])
+    await bot.send("anna", "sede", "/staff")
+    await busy_week(bot, await territory(bot, "Milano"), 0)  # 4 members take part
+    bot.clock.advance(timedelta(days=7))
+    await busy_week(bot, "milano", 1)
+    await bot.send("luca", "milano", "/sostengo 1")  # a fifth member
+    bot.clock.advance(timedelta(hours=1))
+    charted: list[list[int]] = []
+
+    async def drawn(scope: DigestScope, weekly: list[list[object]]) -> list[OutMessage]:
+        charted.extend(chart.weekly_members(weekly).values())  # type: ignore[arg-type]
+        return []
+
+    monkeypatch.setattr(chart, "message", drawn)
+    columns: list[int] = []
+
+    def count_columns(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        if "FROM ideas" in sql and "GROUP BY ideas.territory_id, ideas.author_id" in sql:
+            columns.append(sql.count("count(CASE"))
+
+    event.listen(bot.app.db.engine.sync_engine, "before_cursor_execute", count_columns)
+    end = bot.clock.now()
+    messages, _ = await digest(bot, "sede", "staff_weekly", end - timedelta(days=7), end)
+    assert "• Soci attivi: 5 (+1)" in texts(messages)
+    assert charted == [[0, 0, 0, 0, 0, 0, 4, 5]]
+    # The week, the week before, 30 days and 8 weeks: 11 periods, of which 9 differ.
+    assert columns == [9]
+    await bot.stop()
+
+
 async def test_an_automatic_hide_is_moderation_without_an_actor(sqlite_url: str) -> None:
     bot = await Bot.started(sqlite_url, staff=["anna"], ideas={"report_threshold": 2})
     start = bot.clock.now()
