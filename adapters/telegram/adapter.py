@@ -19,6 +19,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from adapters.base import Adapter, Capabilities, CoreHandle, Delivered, Outgoing, RetryLater
 from adapters.telegram.admins import AdminCache
 from adapters.telegram.commands_menu import register_commands
+from adapters.telegram.http import AiohttpRequest
 from adapters.telegram.inbound import PLATFORM, Inbound
 from adapters.telegram.log_redaction import hide_in_logs
 from adapters.telegram.outbound import Outbound
@@ -60,6 +61,8 @@ class TelegramAdapter(Adapter):
         hide_in_logs(token)
         builder = (ApplicationBuilder().token(token)
                    .base_url(self.config.base_url).base_file_url(self.config.base_file_url)
+                   .request(AiohttpRequest())
+                   .get_updates_request(AiohttpRequest(connections=1))
                    .rate_limiter(TelegramRateLimiter(
                        MESSAGES_PER_SECOND, GROUP_MESSAGES_PER_MINUTE, RATE_LIMIT_RETRIES))
                    .job_queue(None).persistence(None))
