@@ -191,7 +191,7 @@ def _run(connection: Connection, statement: Statement, params: Params, *,
         return [] if returns else 0
     dialect = connection.dialect
     plan = statement.plan(dialect, sets[0], many and len(sets) > 1)
-    if plan.delegated or connection.engine.echo or connection.dispatch.before_cursor_execute:
+    if plan.delegated or _listened(connection):
         result = connection.execute(statement.statement, params)
         return result.all() if returns else result.rowcount  # type: ignore[attr-defined]
     if len(sets) == 1:
@@ -200,6 +200,20 @@ def _run(connection: Connection, statement: Statement, params: Params, *,
                          read=partial(plan.records, dialect) if returns else None)
     return on_driver(connection, plan.sql, [plan.prepared(values)[1] for values in sets],
                      many=True, read=None)
+
+
+def plain(connection: Connection, sql: str) -> None:
+    """Run `sql`, which takes no parameters and returns no rows (BEGIN, SAVEPOINT…), on the
+    driver — or through SQLAlchemy's execution while someone listens."""
+    if _listened(connection):
+        connection.exec_driver_sql(sql)
+    else:
+        on_driver(connection, sql, (), many=False, read=None)
+
+
+def _listened(connection: Connection) -> bool:
+    """Whether statements are logged or watched: then they all take SQLAlchemy's way."""
+    return bool(connection.engine.echo or connection.dispatch.before_cursor_execute)
 
 
 def on_driver(connection: Connection, sql: str, arguments: Any, *, many: bool,

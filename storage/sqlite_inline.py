@@ -104,25 +104,18 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
     # Every event runs in a savepoint (bot.dispatcher); through `Connection.execute` each
     # SAVEPOINT and RELEASE is compiled anew (its name changes) and costs about as much as
     # the event's own statements. Unless someone listens (echo, before_cursor_execute), they
-    # go to the driver as they are.
+    # go to the driver as they are (`core.plain`).
     def do_savepoint(self, connection: Connection, name: str) -> None:
-        self._savepoint_statement(connection, "SAVEPOINT", name, super().do_savepoint)
+        core.plain(connection, f"SAVEPOINT {self._savepoint_name(name)}")
 
     def do_release_savepoint(self, connection: Connection, name: str) -> None:
-        self._savepoint_statement(connection, "RELEASE SAVEPOINT", name,
-                                  super().do_release_savepoint)
+        core.plain(connection, f"RELEASE SAVEPOINT {self._savepoint_name(name)}")
 
     def do_rollback_to_savepoint(self, connection: Connection, name: str) -> None:
-        self._savepoint_statement(connection, "ROLLBACK TO SAVEPOINT", name,
-                                  super().do_rollback_to_savepoint)
+        core.plain(connection, f"ROLLBACK TO SAVEPOINT {self._savepoint_name(name)}")
 
-    def _savepoint_statement(self, connection: Connection, verb: str, name: str,
-                             otherwise: Callable[[Connection, str], None]) -> None:
-        if connection.engine.echo or connection.dispatch.before_cursor_execute:
-            otherwise(connection, name)
-            return
-        sql = f"{verb} {self.identifier_preparer.format_savepoint(SavepointClause(name))}"
-        core.on_driver(connection, sql, (), many=False, read=None)
+    def _savepoint_name(self, name: str) -> str:
+        return self.identifier_preparer.format_savepoint(SavepointClause(name))
 
     @classmethod
     def get_pool_class(cls, url: URL) -> type[pool.Pool]:
