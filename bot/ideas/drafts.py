@@ -19,6 +19,7 @@ from bot.ideas.parsing import Submission, shorten
 from bot.ideas.store import IdeaView
 from bot.messages import Inline, OutMessage, Text, rich
 from bot.outbox import Button
+from storage import core
 from storage.models import ActionToken, Territory
 
 DRAFT_TTL = timedelta(hours=1)
@@ -86,7 +87,10 @@ async def settle(ctx: Context, outcome: tuple[Inline, ...], *,
 
 
 async def _forget(ctx: Context) -> None:
-    await ctx.session.execute(_FORGET, {"slot": _slot(ctx)})
+    await core.write(ctx.session, _FORGET, {"slot": _slot(ctx)})
 
 
-_FORGET = delete(ActionToken).where(ActionToken.slot == bindparam("slot"))  # built once
+# A Core delete: no session keeps action tokens (`storage.db.TransactionSession`), so there
+# is no object of the session to keep in step — as with `synchronize_session=False`.
+_FORGET = core.Statement(delete(ActionToken.__table__).where(
+    ActionToken.__table__.c.slot == bindparam("slot")))
