@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import words
@@ -19,6 +19,7 @@ from bot.meetups.notify import tell
 from bot.meetups.store import GOING, MAYBE, NO, WAITING, Scope, find, is_open
 from bot.messages import OutMessage, rich
 from bot.outbox import Target
+from storage import core
 from storage.models import Territory
 from storage.models.meetups import Meetup, MeetupAnswer
 
@@ -45,76 +46,79 @@ def parse_answer(text: str) -> str | None:
     return None
 
 
-async def _going_count(session: AsyncSession, meetup_id: int) -> int:
-    return await session.scalar(select(func.count()).where(
-        MeetupAnswer.meetup_id == meetup_id, MeetupAnswer.answer == GOING)) or 0
+# The answers are read and written with Core statements, built once (every answer runs
+# them): no session ever holds a `MeetupAnswer` object — elsewhere they are only counted —
+# so there is none to keep in step.
+_ANSWERS = MeetupAnswer.__table__
+_OF_MEETUP = _ANSWERS.c.meetup_id == bindparam("meetup_id")
+_ANSWER_OF = core.Statement(select(_ANSWERS.c.id, _ANSWERS.c.answer, _ANSWERS.c.queue).where(
+    _OF_MEETUP, _ANSWERS.c.member_id == bindparam("member_id")))
+_GOING = core.Statement(select(func.count()).where(_OF_MEETUP, _ANSWERS.c.answer == GOING))
+_AHEAD = core.Statement(select(func.count()).where(
+    _OF_MEETUP, _ANSWERS.c.answer == WAITING, _ANSWERS.c.queue < bindparam("queue")))
+_LAST_IN_QUEUE = core.Statement(select(func.max(_ANSWERS.c.queue)).where(_OF_MEETUP))
+_WAITING = core.Statement(select(_ANSWERS.c.id, _ANSWERS.c.member_id).where(
+    _OF_MEETUP, _ANSWERS.c.answer == WAITING).order_by(_ANSWERS.c.queue, _ANSWERS.c.id))
+_ADD = core.Statement(_ANSWERS.insert())
+_CHANGE = core.Statement(update(_ANSWERS).where(_ANSWERS.c.id == bindparam("row_id")).values(
+    answer=bindparam("new_answer"), queue=bindparam("new_queue"),
+    answered_at=bindparam("now", type_=_ANSWERS.c.answered_at.type)))
+_WITHDRAW = core.Statement(delete(_ANSWERS).where(_ANSWERS.c.id == bindparam("row_id")))
+_PROMOTE = core.Statement(update(_ANSWERS).where(
+    _ANSWERS.c.id.in_(bindparam("row_ids", expanding=True))).values(answer=GOING, queue=None))
 
 
-async def _position(session: AsyncSession, row: MeetupAnswer) -> int:
-    ahead = await session.scalar(select(func.count()).where(
-        MeetupAnswer.meetup_id == row.meetup_id, MeetupAnswer.answer == WAITING,
-        MeetupAnswer.queue < (row.queue or 0)))
-    return (ahead or 0) + 1
+async def _count(session: AsyncSession, statement: core.Statement, **params: object) -> int:
+    return (await core.rows(session, statement, params))[0][0] or 0
+
+
+async def _position(session: AsyncSession, meetup_id: int, queue: int | None) -> int:
+    return await _count(session, _AHEAD, meetup_id=meetup_id, queue=queue or 0) + 1
 
 
 async def fill_places(session: AsyncSession, meetup: Meetup) -> list[int]:
     """Move waiting members into free places, first come first served; their member ids."""
-    waiting = (await session.scalars(
-        select(MeetupAnswer).where(MeetupAnswer.meetup_id == meetup.id,
-                                   MeetupAnswer.answer == WAITING)
-        .order_by(MeetupAnswer.queue, MeetupAnswer.id))).all()
-    free = (None if meetup.capacity is None
-            else meetup.capacity - await _going_count(session, meetup.id))
-    promoted = []
-    for row in waiting:
-        if free is not None and free <= 0:
-            break
-        row.answer, row.queue = GOING, None
-        promoted.append(row.member_id)
-        free = None if free is None else free - 1
-    await session.flush()
-    return promoted
-
-
-_ANSWER_OF = select(MeetupAnswer).where(  # built once: every answer runs it
-    MeetupAnswer.meetup_id == bindparam("meetup_id"),
-    MeetupAnswer.member_id == bindparam("member_id"))
+    waiting = await core.rows(session, _WAITING, {"meetup_id": meetup.id})
+    if meetup.capacity is not None:
+        free = meetup.capacity - await _count(session, _GOING, meetup_id=meetup.id)
+        waiting = waiting[:max(free, 0)]
+    if waiting:
+        await core.write(session, _PROMOTE, {"row_ids": [row.id for row in waiting]})
+    return [row.member_id for row in waiting]
 
 
 async def set_answer(scope: Scope, meetup: Meetup, member_id: int,
                      answer: str | None) -> Outcome:
     """Record `answer` (None withdraws it). The caller holds the meetup row locked."""
     session = scope.session
-    row = await session.scalar(_ANSWER_OF, {"meetup_id": meetup.id, "member_id": member_id})
+    found = await core.rows(session, _ANSWER_OF, {"meetup_id": meetup.id, "member_id": member_id})
+    row = found[0] if found else None
     before = row.answer if row else None
     if answer == GOING and before in (GOING, WAITING):
         assert row is not None
-        return Outcome(before, changed=False,
-                       position=await _position(session, row) if before == WAITING else None)
+        return Outcome(before, changed=False, position=await _position(
+            session, meetup.id, row.queue) if before == WAITING else None)
     if answer == before:
         return Outcome(answer, changed=False)
+    queue = None
     if answer is None:
         assert row is not None
-        await session.delete(row)
-        await session.flush()
-        row = None
+        await core.write(session, _WITHDRAW, {"row_id": row.id})
     else:
-        full = (answer == GOING and meetup.capacity is not None
-                and await _going_count(session, meetup.id) >= meetup.capacity)
+        if (answer == GOING and meetup.capacity is not None
+                and await _count(session, _GOING, meetup_id=meetup.id) >= meetup.capacity):
+            answer = WAITING
+            queue = await _count(session, _LAST_IN_QUEUE, meetup_id=meetup.id) + 1
         if row is None:
-            row = MeetupAnswer(meetup_id=meetup.id, member_id=member_id, answer=answer,
-                               answered_at=scope.now)
-            session.add(row)
-        row.answer, row.queue, row.answered_at = answer, None, scope.now
-        if full:
-            last = await session.scalar(select(func.max(MeetupAnswer.queue)).where(
-                MeetupAnswer.meetup_id == meetup.id))
-            row.answer, row.queue = WAITING, (last or 0) + 1
-        await session.flush()
+            await core.write(session, _ADD, {
+                "meetup_id": meetup.id, "member_id": member_id, "answer": answer,
+                "queue": queue, "answered_at": scope.now})
+        else:
+            await core.write(session, _CHANGE, {
+                "row_id": row.id, "new_answer": answer, "new_queue": queue, "now": scope.now})
     promoted = await fill_places(session, meetup) if before == GOING else []
-    position = await _position(session, row) if row and row.answer == WAITING else None
-    return Outcome(row.answer if row else None, changed=True, position=position,
-                   promoted=promoted)
+    position = await _position(session, meetup.id, queue) if answer == WAITING else None
+    return Outcome(answer, changed=True, position=position, promoted=promoted)
 
 
 async def announce_promotions(scope: Scope, meetup: Meetup, promoted: list[int]) -> None:
