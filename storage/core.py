@@ -34,9 +34,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.sqltypes import TupleType
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 Processor = Callable[[Any], Any] | None
+_Bind = tuple[str, int | None, Processor, Any]
+MAX_SHAPES = 64  # SQL texts kept a statement, one for each set of its lists' lengths
 # `session.info` key: the session holds its SQLite connection and the write lock from the
 # start (`storage.db.Database.transaction`), so a statement never has to wait and may run on
 # the event loop itself, without a greenlet.
@@ -68,8 +71,8 @@ class Statement:
 class _Plan:
     """What SQLAlchemy's execution step works out for one compiled form of a statement."""
 
-    __slots__ = ("binds", "compiled", "delegated", "fixed", "processors", "record", "results",
-                 "sql", "typed")
+    __slots__ = ("binds", "compiled", "delegated", "fixed", "lists", "processors", "record",
+                 "results", "shapes", "sql", "typed")
 
     def __init__(self, compiled: SQLCompiler, first: Mapping[str, Any], many: bool) -> None:
         self.compiled = compiled
@@ -80,6 +83,14 @@ class _Plan:
         # Expanding parameters (`IN`) and escaped names change the SQL from call to call.
         self.fixed = not (compiled.post_compile_params or compiled.literal_execute_params
                           or compiled.escaped_bind_names)
+        # When only lists change it (`IN` of plain values), the SQL depends on their lengths
+        # alone: one shape a set of lengths (`_shape`), worked out once.
+        self.lists: tuple[tuple[str, Any], ...] | None = None
+        if not (self.fixed or compiled.literal_execute_params or compiled.escaped_bind_names
+                or any(isinstance(p.type, TupleType) for p in compiled.post_compile_params)):
+            self.lists = tuple((compiled.bind_names[p], p.effective_value)
+                               for p in compiled.post_compile_params)
+        self.shapes: dict[tuple[int, ...], tuple[str, tuple[_Bind, ...]]] = {}
         self.sql = state.statement
         escaped = compiled.escaped_bind_names
         dialect = compiled.dialect
@@ -103,11 +114,38 @@ class _Plan:
                 value = params.get(name, held)
                 arguments.append(process(value) if process else value)
             return self.sql, arguments
+        if self.lists is not None:
+            lists = {name: _listed(params.get(name, held)) for name, held in self.lists}
+            lengths = tuple(map(len, lists.values()))
+            shape = self.shapes.get(lengths)
+            if shape is None:
+                shape = self._shape(params)
+                if len(self.shapes) < MAX_SHAPES:
+                    self.shapes[lengths] = shape
+            sql, binds = shape
+            arguments = []
+            for name, index, process, held in binds:
+                value = params.get(name, held) if index is None else lists[name][index]
+                arguments.append(process(value) if process else value)
+            return sql, arguments
         state = self.compiled.construct_expanded_state(params)
         processors = {**self.processors, **state.processors}
         return state.statement, [processors[name](value) if name in processors else value
                                  for name in state.positiontup or ()
                                  for value in (state.parameters[name],)]
+
+    def _shape(self, params: Mapping[str, Any]) -> tuple[str, tuple[_Bind, ...]]:
+        """The SQL for these lists' lengths, and where each of its parameters comes from:
+        (name, place in its list or None, processor, value the statement holds)."""
+        state = self.compiled.construct_expanded_state(params)
+        processors = {**self.processors, **state.processors}
+        listed = {key: (name, index) for name, keys in state.parameter_expansion.items()
+                  for index, key in enumerate(keys)}
+        binds = tuple((*listed[key], processors.get(key), None) if key in listed
+                      else (key, None, processors.get(key),
+                            None if key in params else state.parameters[key])
+                      for key in state.positiontup or ())
+        return state.statement, binds
 
     def records(self, dialect: Dialect, description: Sequence[Any],
                 found: list[tuple[Any, ...]]) -> list[Any]:
@@ -165,6 +203,10 @@ async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
         return
     with session.sync_session.begin_nested():
         yield
+
+
+def _listed(values: Any) -> Sequence[Any]:
+    return values if isinstance(values, list | tuple) else list(values)
 
 
 def _inline(session: AsyncSession) -> Connection | None:

@@ -29,6 +29,11 @@ TOKENS_OF = core.Statement(
            ActionToken.token.in_(bindparam("tokens", expanding=True)))
     .order_by(ActionToken.token))
 RECENT = core.Statement(select(Territory.slug).where(Territory.created_at > bindparam("since")))
+EXPIRING = core.Statement(  # a list given each time, of values with a processor; one held
+    select(ActionToken.token)
+    .where(ActionToken.expires_at.in_(bindparam("times", expanding=True)),
+           ActionToken.kind.in_(["support", "publish"]), ActionToken.slot == bindparam("slot"))
+    .order_by(ActionToken.token))
 
 
 @pytest.fixture
@@ -90,6 +95,27 @@ async def test_values_go_and_come_back_as_sqlalchemy_would_bind_and_read_them(
     assert first[0].expires_at.tzinfo is not None
     assert [name for name, *_ in every] == ["a", "b", "c"] and every[1].emoji == "👍"
     assert kinds == ["support"] * 3
+
+
+async def test_lists_of_any_length_again_and_again(db: Database) -> None:
+    """The SQL of each set of lengths is worked out once and used again: the values of every
+    call bind in their places, each through its column's processor (here aware times, in
+    another zone, compared in UTC)."""
+    rome = ZoneInfo("Europe/Rome")
+    times = [NOW + timedelta(hours=n) for n in range(4)]
+    async with db.transaction() as session:
+        await core.write(session, ADD_TOKEN, [token(name, expires_at=at)
+                                              for name, at in zip("abcd", times, strict=True)])
+
+        async def expiring(*hours: int) -> list[str]:
+            return [row.token for row in await core.rows(session, EXPIRING, {
+                "slot": "c1:idea:7", "times": [times[n].astimezone(rome) for n in hours]})]
+
+        assert await expiring(0, 2) == ["a", "c"]
+        assert await expiring(3, 2, 1, 0) == ["a", "b", "c", "d"]
+        assert await expiring(1, 3) == ["b", "d"]  # the shape of two again
+        assert await expiring() == []
+        assert await expiring(3) == ["d"]
 
 
 async def test_an_aware_time_is_compared_in_utc(db: Database) -> None:
