@@ -349,6 +349,7 @@ async def run(url: str, label: str, scale: Scale, seed: int, show_plans: bool,
     db = Database(url)
     try:
         if built_already:
+            await db.upgrade()  # kept from an earlier schema, maybe
             print(f"\n{label}, scale {scale.factor:g}: a copy of the kept database")
         else:
             started = time.perf_counter()

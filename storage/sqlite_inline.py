@@ -29,9 +29,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, pool
 from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.sql.expression import SavepointClause
+from sqlalchemy.sql.expression import FromClause, SavepointClause
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from storage import core
@@ -86,11 +87,20 @@ class PatientConnection(sqlite3.Connection):
         _patiently(super().commit)
 
 
+class InlineSQLiteCompiler(SQLiteCompiler):
+    """SQLite's compiler, writing a table's hint (`Select.with_hint(table, "INDEXED BY ix",
+    "sqlite")`) after its name, which SQLAlchemy's own leaves out."""
+
+    def get_from_hint_text(self, table: FromClause, text: str | None) -> str | None:
+        return text
+
+
 class InlineSQLiteDialect(SQLiteDialect_pysqlite):
     """pysqlite's dialect, for the async engine: same SQL, same types, same connect
-    arguments (query options such as `?mode=ro&uri=true` included)."""
+    arguments (query options such as `?mode=ro&uri=true` included); and table hints."""
 
     driver = DRIVER
+    statement_compiler = InlineSQLiteCompiler
     is_async = True
     supports_statement_cache = True
 

@@ -21,7 +21,7 @@ from bot.ideas import store
 from bot.ideas.card import line, status_name
 from bot.ideas.parsing import shorten
 from bot.messages import Block, Bold, BulletList, Inline, Paragraph, Text
-from storage.models.ideas import Idea, IdeaEvent, IdeaSupport
+from storage.models.ideas import IDEA_LOOKUP_INDEX, Idea, IdeaEvent, IdeaSupport
 
 MAX_IDEAS = 10  # of each kind in one digest
 MAX_TOP = 5  # the most supported ideas in a staff digest
@@ -61,7 +61,10 @@ async def _count(session: AsyncSession, scope: DigestScope, result: SectionResul
         select(Idea.territory_id, IdeaSupport.member_id, *scope.tally(IdeaSupport.created_at))
         .join(Idea, Idea.id == IdeaSupport.idea_id)
         .where(*visible, *scope.during(IdeaSupport.created_at))
-        .group_by(Idea.territory_id, IdeaSupport.member_id)))
+        .group_by(Idea.territory_id, IdeaSupport.member_id)
+        # Weeks of supports, each joined to its idea: SQLite, without statistics, would read
+        # the ideas' wide rows rather than this narrow index (a third of the query's time).
+        .with_hint(Idea, f"INDEXED BY {IDEA_LOOKUP_INDEX}", "sqlite")))
     result.count(ANSWERED_METRIC, await session.execute(
         select(Idea.territory_id,
                *scope.tally(IdeaEvent.created_at, IdeaEvent.idea_id, unique=True))

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.core import Base
 
+IDEA_LOOKUP_INDEX = "ix_ideas_id_hidden_territory"
+
 
 class Idea(Base):
     """An idea for one territory. `status`: new | discussing | adopted | set_aside.
@@ -27,6 +29,8 @@ class Idea(Base):
         # Digests for staff (all territories at once): ideas of a period, ideas waiting.
         Index("ix_ideas_created_at", "created_at"),
         Index("ix_ideas_status_hidden_created", "status", "hidden", "created_at"),
+        # Staff digests: a support's idea, its territory and visibility (`bot.ideas.digest`).
+        Index(IDEA_LOOKUP_INDEX, "id", "hidden", "territory_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
