@@ -1,7 +1,9 @@
 """The delivery loop: sends what the outbox holds, through each platform's adapter.
 
 Guarantees:
-- per destination, messages go out in the order they were written; a message that must
+- per destination, messages go out in the order they were written (a person's private
+  messages and their private chat's are one destination where the platform gives that
+  chat the person's id, as Telegram does); a message that must
   wait (rate limit, platform down) holds back the ones after it, not other chats: in the
   background loop each destination is served by a task of its own, so a destination whose
   adapter waits in place (PTB's rate limiter does, for a busy group) delays nobody else;
@@ -30,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Select,
     String,
     and_,
     bindparam,
@@ -42,6 +45,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
 
 from adapters.base import (
     Adapter,
@@ -100,6 +104,7 @@ class _Due:
     created_at: datetime
     destination: Destination | None
     posted: Delivered | None
+    private_chat_id: int | None = None  # a person's row: their private chat, if known
 
     @property
     def idempotency_key(self) -> str:
@@ -121,15 +126,30 @@ def _slot_column() -> Any:
                 else_=literal("i") + person + literal(":") + OutboxMessage.key)
 
 
+# A row for a person (no chat) goes in the lane of their private chat with the bot, where
+# the platform gives that chat the person's own id (Telegram does): what they are told
+# and what is answered there then arrive in the order written, one task serving both.
+_PRIVATE = aliased(Chat, name="private_chat")
+LANE_CHAT = func.coalesce(OutboxMessage.chat_id, _PRIVATE.id)
+
+
+def _with_lanes(query: Select[Any]) -> Select[Any]:
+    """`query` of outbox rows, joined to each person row's private chat (`LANE_CHAT`)."""
+    return (query.outerjoin(Identity, Identity.id == OutboxMessage.identity_id)
+            .outerjoin(_PRIVATE, and_(_PRIVATE.platform == Identity.platform,
+                                      _PRIVATE.external_id == Identity.user_id,
+                                      _PRIVATE.is_private.is_(True))))
+
+
 # A row whose destination is not being served (`_busy`): the rows of those are their tasks'
 # business, and a long backlog of one chat must not hide the others' rows. A private row
-# has no chat, and `NULL NOT IN ()` is true: each side says which rows it is about.
-NOT_BUSY = or_(and_(OutboxMessage.chat_id.is_not(None),
-                    OutboxMessage.chat_id.not_in(bindparam("busy_chats", expanding=True))),
-               and_(OutboxMessage.chat_id.is_(None),
+# may have no chat, and `NULL NOT IN ()` is true: each side says which rows it is about.
+NOT_BUSY = or_(and_(LANE_CHAT.is_not(None),
+                    LANE_CHAT.not_in(bindparam("busy_chats", expanding=True))),
+               and_(LANE_CHAT.is_(None),
                     func.coalesce(OutboxMessage.identity_id, 0).not_in(
                         bindparam("busy_people", expanding=True))))
-NEXT_DUE = core.Statement(select(OutboxMessage.next_attempt_at)
+NEXT_DUE = core.Statement(_with_lanes(select(OutboxMessage.next_attempt_at))
                           .where(OutboxMessage.state == "pending", NOT_BUSY)
                           .order_by(OutboxMessage.next_attempt_at).limit(1))
 
@@ -144,14 +164,13 @@ def _due_query(platforms: Sequence[str]) -> core.Statement:
     """The pending rows, oldest first, each with its destination and posted message; none
     of the destinations being served (`NOT_BUSY`)."""
     return core.Statement(
-        select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.chat_id,
-               OutboxMessage.identity_id, OutboxMessage.thread_id, OutboxMessage.key,
-               OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.next_attempt_at,
-               OutboxMessage.created_at,
-               Chat.external_id, Identity.user_id, PostedMessage.platform_message_id,
-               PostedMessage.platform_chat_id)
+        _with_lanes(select(
+            OutboxMessage.id, OutboxMessage.platform, OutboxMessage.chat_id,
+            OutboxMessage.identity_id, OutboxMessage.thread_id, OutboxMessage.key,
+            OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.next_attempt_at,
+            OutboxMessage.created_at, Chat.external_id, Identity.user_id,
+            PostedMessage.platform_message_id, PostedMessage.platform_chat_id, _PRIVATE.id))
         .outerjoin(Chat, Chat.id == OutboxMessage.chat_id)
-        .outerjoin(Identity, Identity.id == OutboxMessage.identity_id)
         .outerjoin(PostedMessage, PostedMessage.slot == _slot_column())
         .where(OutboxMessage.state == "pending", OutboxMessage.platform.in_(platforms),
                NOT_BUSY)
@@ -160,7 +179,7 @@ def _due_query(platforms: Sequence[str]) -> core.Statement:
 
 def _due(found: Any) -> _Due:
     (ident, platform, chat_id, identity_id, thread_id, key, payload, attempts, next_at,
-     created_at, external_id, user_id, posted_id, posted_chat) = found
+     created_at, external_id, user_id, posted_id, posted_chat, private_chat_id) = found
     destination = None
     if chat_id is not None and external_id is not None:
         destination = Destination(chat_id=external_id, thread_id=thread_id)
@@ -168,11 +187,14 @@ def _due(found: Any) -> _Due:
         destination = Destination(user_id=user_id)
     posted = Delivered(posted_id, posted_chat) if posted_id is not None else None
     return _Due(ident, platform, chat_id, identity_id, key, payload, attempts, next_at,
-                created_at, destination, posted)
+                created_at, destination, posted, private_chat_id)
 
 
 def _destination_key(row: _Due) -> tuple[str, int]:
-    return ("c", row.chat_id) if row.chat_id is not None else ("i", row.identity_id or 0)
+    """The lane a row goes in: its chat's, a person's private chat's (`LANE_CHAT`), or
+    the person's own."""
+    chat = row.chat_id if row.chat_id is not None else row.private_chat_id
+    return ("c", chat) if chat is not None else ("i", row.identity_id or 0)
 
 
 class Delivery:

@@ -14,7 +14,7 @@ from adapters.base import Delivered, Outgoing, Rejected, RetryLater, Unreachable
 from bot.commands import CommandSpec, split_command
 from bot.context import Context
 from bot.delivery import _due_query
-from bot.events import ActionEvent, ChatMovedEvent, CommandEvent, Event
+from bot.events import ActionEvent, ChatMovedEvent, ChatRef, CommandEvent, Event
 from bot.messages import OutMessage, rich
 from storage.models import ActionToken, Chat, OutboxMessage, ProcessedEvent, Territory
 from tests.support import Bot
@@ -350,6 +350,43 @@ async def test_a_person_being_served_is_left_to_their_task_when_no_chat_is(bot: 
         await asyncio.gather(*delivery._serving.values())
         await delivery._pass()
     assert bot.adapter.texts() == ["primo", "secondo"]
+
+
+async def test_what_a_person_is_told_waits_behind_their_private_chats_answers(
+        bot: Bot) -> None:
+    """Where a platform gives a person's private chat the person's own id (Telegram does),
+    a message to the person (a reminder, a notice) and the answers in that chat are one
+    destination: in the order written, whichever way each is addressed. (A SIGKILL run saw a
+    reminder overtake an older answer held back in that chat.)"""
+    from bot.outbox import Outbox
+    from storage.models import Identity
+
+    private = ChatRef("memory", "giulia", is_private=True)  # the chat's id is giulia's
+    await bot.app.dispatcher.handle(CommandEvent(
+        **{**bot.event("giulia", "giulia"), "chat": private}, name="chi", args=""))
+    delivery, platform, accepting = bot.app.delivery, bot.adapter.deliver, asyncio.Event()
+
+    async def chat_held(item: Outgoing) -> Delivered:
+        if item.destination.chat_id == "giulia":
+            await accepting.wait()
+        return await platform(item)
+
+    bot.adapter.deliver = chat_held  # type: ignore[method-assign]
+    await delivery._pass()  # the answer in her private chat waits for the platform
+    async with bot.app.db.transaction() as session:
+        identity = await session.scalar(select(Identity).where(Identity.user_id == "giulia"))
+        outbox = Outbox(session, bot.clock, bot.app.services.platforms, "Europe/Rome")
+        await outbox.post(outbox.person_target(identity, "it"), OutMessage(rich("avviso")))
+    await delivery._pass()
+    assert len(delivery._serving) == 1  # the notice is that chat's task's, after the answer
+    accepting.set()
+    while delivery._serving:
+        await asyncio.gather(*delivery._serving.values())
+        await delivery._pass()
+    answer, notice = bot.adapter.sent
+    assert (answer.item.destination.chat_id, notice.item.destination.user_id) == (
+        "giulia", "giulia")
+    assert notice.text == "avviso"
 
 
 async def test_a_backlog_longer_than_a_batch_keeps_no_other_chat_waiting(
