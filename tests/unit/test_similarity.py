@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.similarity import SIMILAR, most_similar, normalise, similarity
+from bot.similarity import (
+    SIMILAR,
+    Profile,
+    cosine,
+    most_similar,
+    normalise,
+    profile,
+    similarity,
+    trigrams,
+)
 
 SAME = [
     ("Creare uno spazio di coworking a Milano per i soci",
@@ -79,3 +88,15 @@ def test_the_closest_candidate_wins_and_ties_go_to_the_older() -> None:
     found = most_similar("Creare uno spazio di coworking a Milano per i soci", candidates)
     assert found is not None and found[0] == 3
     assert most_similar("Una guida alla fatturazione elettronica", candidates) is None
+
+
+def test_an_open_ideas_profile_is_worked_out_once_and_gives_the_same_scores() -> None:
+    open_ideas = [(n, f"Un corso sulla fatturazione elettronica, edizione {n}") for n in range(50)]
+    most_similar("Una cena tra soci ogni mese", open_ideas)
+    before = profile.cache_info()
+    found = most_similar("Corso di fatturazione elettronica, edizione 17", open_ideas)
+    after = profile.cache_info()
+    assert after.misses - before.misses == 1  # only the new text; the open ideas were kept
+    assert found is not None and found[0] == 17
+    fresh = Profile(trigrams(normalise(open_ideas[17][1])))
+    assert cosine(profile(open_ideas[17][1]), fresh) == pytest.approx(1.0)
