@@ -348,21 +348,23 @@ class Delivery:
         that version is marked sent), or at the end."""
         settled = 0
         superseded: list[int] = []
+        last = {row.key: index for index, row in enumerate(rows) if row.key}
+        sent: dict[str, Delivered | None] = {}  # a key's version just sent: later ones edit it
         try:
             for index, row in enumerate(rows):
                 if self._paused:
                     break
-                later_keys = {r.key for r in rows[index + 1:] if r.key}
-                if row.key in later_keys and _supersedable(row):
+                if row.key and last[row.key] > index and _supersedable(row):
                     superseded.append(row.id)
                     settled += 1
                     continue
+                if row.key in sent:
+                    row.posted = sent[row.key]
                 if not await self._deliver_one(row, superseded):
                     break  # this destination waits; keep its order
                 settled += 1
-                for later in rows[index + 1:]:  # later versions edit what was just sent
-                    if row.key is not None and later.key == row.key:
-                        later.posted = row.posted
+                if row.key:
+                    sent[row.key] = row.posted
         finally:
             if superseded:
                 await self.db.run(_mark_superseded, superseded)
