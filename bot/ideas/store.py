@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import get_args
+from typing import Protocol, get_args
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,9 +26,28 @@ DAY = timedelta(hours=24)
 STATUS_ORDER = ("discussing", "new", "adopted", "set_aside")
 
 
+class IdeaFields(Protocol):
+    """What a view shows of an idea: an `Idea`, or a row of its columns (`listing`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def territory_id(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def answer(self) -> str | None: ...
+    @property
+    def hidden(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
 @dataclass(frozen=True)
 class IdeaView:
-    idea: Idea
+    idea: IdeaFields
     author: str
     themes: tuple[str, ...]
     supporters: int
@@ -81,13 +100,19 @@ async def views(session: AsyncSession, ideas: Sequence[Idea]) -> list[IdeaView]:
     ids = [idea.id for idea in ideas]
     if not ids:
         return []
+    themes = await _themes_of(session, ids)
+    found = {idea_id: (name, count) for idea_id, name, count in await core.rows(
+        session, _AUTHORS_AND_SUPPORTERS_OF, {"ids": ids})}
+    return [IdeaView(idea, found[idea.id][0] or "?", themes.get(idea.id, ()),
+                     found[idea.id][1]) for idea in ideas]
+
+
+async def _themes_of(session: AsyncSession, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The themes of each of these ideas, sorted (an idea without any is left out)."""
     themes: dict[int, list[str]] = {}
     for idea_id, theme in await core.rows(session, _THEMES_OF, {"ids": ids}):
         themes.setdefault(idea_id, []).append(theme)
-    found = {idea_id: (name, count) for idea_id, name, count in await core.rows(
-        session, _AUTHORS_AND_SUPPORTERS_OF, {"ids": ids})}
-    return [IdeaView(idea, found[idea.id][0] or "?", tuple(sorted(themes.get(idea.id, []))),
-                     found[idea.id][1]) for idea in ideas]
+    return {idea_id: tuple(sorted(names)) for idea_id, names in themes.items()}
 
 
 async def view(session: AsyncSession, idea: Idea) -> IdeaView:
@@ -102,14 +127,17 @@ async def listing(session: AsyncSession, territory: Territory, *, order: Order,
     with every support the cooperative ever gave (bench/README.md)."""
     first, count = _LISTINGS[order, theme is not None]
     params = {"territory_id": territory.id, "theme": theme, "limit": limit}
-    rows = await session.scalars(first, params)
-    total = await session.scalar(count, params) or 0
-    return await views(session, list(rows)), total
+    rows = await core.rows(session, first, params)
+    ((total,),) = await core.rows(session, count, params)
+    themes = await _themes_of(session, [row.id for row in rows]) if rows else {}
+    return [IdeaView(row, row.author or "?", themes.get(row.id, ()), row.supporters)
+            for row in rows], total
 
 
-def _listing(order: Order, themed: bool) -> tuple[Select[tuple[Idea]], Select[tuple[int]]]:
-    """The statements of `listing`: its first ideas, and how many there are."""
-    supporters = _supporters()
+def _listing(order: Order, themed: bool) -> tuple[core.Statement, core.Statement]:
+    """The statements of `listing`: its first ideas (the columns a view shows, with their
+    author's name and supporters), and how many there are."""
+    supporters = _supporters().label("supporters")
     where = [Idea.territory_id == bindparam("territory_id"), Idea.hidden.is_(None)]
     if themed:
         where.append(Idea.id.in_(select(IdeaTheme.idea_id)
@@ -119,8 +147,13 @@ def _listing(order: Order, themed: bool) -> tuple[Select[tuple[Idea]], Select[tu
         "newest": (Idea.created_at.desc(), Idea.id.desc()),
         "status": (_status_rank(), supporters.desc(), Idea.id),
     }[order]
-    return (select(Idea).where(*where).order_by(*ordering).limit(bindparam("limit")),
-            select(func.count()).select_from(Idea).where(*where))
+    first = (select(Idea.id, Idea.territory_id, Idea.text, Idea.status, Idea.answer,
+                    Idea.hidden, Idea.created_at, Member.display_name.label("author"),
+                    supporters)
+             .outerjoin(Member, Member.id == Idea.author_id)
+             .where(*where).order_by(*ordering).limit(bindparam("limit")))
+    return (core.Statement(first),
+            core.Statement(select(func.count()).select_from(Idea).where(*where)))
 
 
 def _status_rank() -> ColumnElement[int]:
