@@ -76,9 +76,8 @@ async def settle(ctx: Context, outcome: tuple[Inline, ...], *,
     """The author chose: the draft goes, and the question shows `outcome`. With
     `instead_of`, only a draft that asked about that idea is settled."""
     if instead_of is not None:
-        asked = await ctx.session.scalars(select(ActionToken.payload).where(
-            ActionToken.slot == _slot(ctx), ActionToken.kind == INSTEAD))
-        if not any(payload.get("idea") == instead_of for payload in asked):
+        asked = await core.rows(ctx.session, _ASKED, {"slot": _slot(ctx)})
+        if not any(payload.get("idea") == instead_of for (payload,) in asked):
             return
     elif await pending(ctx) is None:
         return
@@ -90,6 +89,8 @@ async def _forget(ctx: Context) -> None:
     await core.write(ctx.session, _FORGET, {"slot": _slot(ctx)})
 
 
+_ASKED = core.Statement(select(ActionToken.payload).where(
+    ActionToken.slot == bindparam("slot"), ActionToken.kind == INSTEAD))
 # A Core delete: no session keeps action tokens (`storage.db.TransactionSession`), so there
 # is no object of the session to keep in step — as with `synchronize_session=False`.
 _FORGET = core.Statement(delete(ActionToken.__table__).where(

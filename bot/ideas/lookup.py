@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import TypeVar
+
+from sqlalchemy import bindparam, select
 
 from bot.context import Context, UserError
 from bot.i18n import N_
 from bot.ideas import store
 from bot.ideas.card import post_card
 from bot.ideas.parsing import parse_number
+from bot.ideas.store import IDEA_FIELDS, IdeaFields
 from bot.messages import Inline, plain_inlines
+from storage import core
 from storage.models import Territory
 from storage.models.ideas import Idea
+
+T = TypeVar("T", bound=IdeaFields)
 
 EXAMPLE = N_("idea A course on European calls for members #bandi #formazione")
 
@@ -34,15 +41,30 @@ def idea_number(ctx: Context, args: str, example: str) -> tuple[int, str]:
 
 
 async def idea_in(ctx: Context, territory: Territory, number: int) -> Idea:
-    """Idea `number` if it belongs to `territory`; a friendly refusal otherwise."""
-    idea = await ctx.session.get(Idea, number)
+    """Idea `number` if it belongs to `territory`, to change it; a friendly refusal
+    otherwise."""
+    return _in(ctx, territory, number, await ctx.session.get(Idea, number))
+
+
+async def idea_seen_in(ctx: Context, territory: Territory, number: int) -> IdeaFields:
+    """Idea `number` if it belongs to `territory`, to read it (supporting does): its
+    columns, one Core statement, no object for the session to track; a friendly refusal
+    otherwise."""
+    found = await core.rows(ctx.session, _IDEA, {"id": number})
+    return _in(ctx, territory, number, found[0] if found else None)
+
+
+def _in(ctx: Context, territory: Territory, number: int, idea: T | None) -> T:
     if idea is None or idea.territory_id != territory.id:
         ctx.fail("There is no idea #{id} in {territory}. The list: <b>{command}</b>",
                  id=number, territory=territory.name, command=ctx.cmd("idee"))
     return idea
 
 
-async def refresh_card(ctx: Context, idea: Idea, territory: Territory) -> None:
+_IDEA = core.Statement(select(*IDEA_FIELDS).where(Idea.id == bindparam("id")))
+
+
+async def refresh_card(ctx: Context, idea: IdeaFields, territory: Territory) -> None:
     """Post the idea's current card to every chat of its territory (an edit where it is
     already shown)."""
     await post_card(ctx.outbox, await store.view(ctx.session, idea), territory)

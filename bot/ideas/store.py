@@ -34,6 +34,8 @@ class IdeaFields(Protocol):
     @property
     def territory_id(self) -> int: ...
     @property
+    def author_id(self) -> int: ...
+    @property
     def text(self) -> str: ...
     @property
     def status(self) -> str: ...
@@ -43,6 +45,11 @@ class IdeaFields(Protocol):
     def hidden(self) -> str | None: ...
     @property
     def created_at(self) -> datetime: ...
+
+
+# The columns of an idea that `IdeaFields` names, for the statements that read them.
+IDEA_FIELDS = (Idea.id, Idea.territory_id, Idea.author_id, Idea.text, Idea.status, Idea.answer,
+               Idea.hidden, Idea.created_at)
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,7 @@ async def create_idea(session: AsyncSession, territory: Territory, author: Membe
     return idea
 
 
-async def views(session: AsyncSession, ideas: Sequence[Idea]) -> list[IdeaView]:
+async def views(session: AsyncSession, ideas: Sequence[IdeaFields]) -> list[IdeaView]:
     """The views of `ideas`, in their order: two queries whatever their number."""
     ids = [idea.id for idea in ideas]
     if not ids:
@@ -115,7 +122,7 @@ async def _themes_of(session: AsyncSession, ids: list[int]) -> dict[int, tuple[s
     return {idea_id: tuple(sorted(names)) for idea_id, names in themes.items()}
 
 
-async def view(session: AsyncSession, idea: Idea) -> IdeaView:
+async def view(session: AsyncSession, idea: IdeaFields) -> IdeaView:
     return (await views(session, [idea]))[0]
 
 
@@ -147,9 +154,7 @@ def _listing(order: Order, themed: bool) -> tuple[core.Statement, core.Statement
         "newest": (Idea.created_at.desc(), Idea.id.desc()),
         "status": (_status_rank(), supporters.desc(), Idea.id),
     }[order]
-    first = (select(Idea.id, Idea.territory_id, Idea.text, Idea.status, Idea.answer,
-                    Idea.hidden, Idea.created_at, Member.display_name.label("author"),
-                    supporters)
+    first = (select(*IDEA_FIELDS, Member.display_name.label("author"), supporters)
              .outerjoin(Member, Member.id == Idea.author_id)
              .where(*where).order_by(*ordering).limit(bindparam("limit")))
     return (core.Statement(first),
@@ -190,14 +195,15 @@ async def _insert_once(session: AsyncSession, row: IdeaReport) -> bool:
     return True
 
 
-async def add_support(session: AsyncSession, idea: Idea, member: Member, now: datetime) -> bool:
+async def add_support(session: AsyncSession, idea: IdeaFields, member: Member,
+                      now: datetime) -> bool:
     """False if the member already supported the idea (also when a concurrent transaction
     recorded it first): one statement."""
     return bool(await core.write(session, _SUPPORT[session.get_bind().dialect.name], {
         "idea_id": idea.id, "member_id": member.id, "created_at": now}))
 
 
-async def remove_support(session: AsyncSession, idea: Idea, member: Member) -> bool:
+async def remove_support(session: AsyncSession, idea: IdeaFields, member: Member) -> bool:
     result = await session.execute(delete(IdeaSupport).where(
         IdeaSupport.idea_id == idea.id, IdeaSupport.member_id == member.id))
     return bool(result.rowcount)  # type: ignore[attr-defined]

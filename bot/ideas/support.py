@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.ideas import drafts, store
-from bot.ideas.lookup import as_toast, idea_in, idea_number, refresh_card
+from bot.ideas.lookup import as_toast, idea_number, idea_seen_in, refresh_card
 from bot.messages import Inline
 
 
 async def support(ctx: Context, number: int) -> tuple[Inline, ...]:
     territory = await ctx.require_territory()
-    idea = await idea_in(ctx, territory, number)
+    idea = await idea_seen_in(ctx, territory, number)
     if idea.hidden:
         ctx.fail("Idea #{id} is hidden for now: it cannot be supported.", id=idea.id)
     if idea.author_id == ctx.member.id:
@@ -31,7 +31,7 @@ async def support(ctx: Context, number: int) -> tuple[Inline, ...]:
 
 async def withdraw(ctx: Context, number: int) -> tuple[Inline, ...]:
     territory = await ctx.require_territory()
-    idea = await idea_in(ctx, territory, number)
+    idea = await idea_seen_in(ctx, territory, number)
     if not await store.remove_support(ctx.session, idea, ctx.member):
         return ctx.t._("You were not supporting idea #{id}.", id=idea.id)
     await refresh_card(ctx, idea, territory)
