@@ -20,6 +20,7 @@ from bot.meetups.store import GOING, MAYBE, NO, WAITING, Scope, find, is_open
 from bot.messages import OutMessage, rich
 from bot.outbox import Target
 from storage import core
+from storage.db import locked
 from storage.models import Territory
 from storage.models.meetups import Meetup, MeetupAnswer
 
@@ -191,14 +192,14 @@ async def answer_command(ctx: Context, args: str) -> None:
 
 async def answer_action(ctx: Context, payload: dict, undo: bool) -> str:
     """A button or reaction on the card. Taking a reaction back withdraws that answer."""
-    meetup = await ctx.session.scalar(
-        select(Meetup).where(Meetup.id == payload["meetup"]).with_for_update())
+    meetup = await locked(ctx.session, Meetup, payload["meetup"])
     if meetup is None:
         return ctx.t.p_("This meetup no longer exists.")
     answer = payload["answer"]
     if undo:
-        current = await ctx.session.scalar(select(MeetupAnswer.answer).where(
-            MeetupAnswer.meetup_id == meetup.id, MeetupAnswer.member_id == ctx.member.id))
+        found = await core.rows(ctx.session, _ANSWER_OF, {"meetup_id": meetup.id,
+                                                          "member_id": ctx.member.id})
+        current = found[0].answer if found else None
         if current != answer and not (answer == GOING and current == WAITING):
             return ctx.t.p_("Already noted.")
         answer = None

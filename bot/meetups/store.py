@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context, Services
 from bot.outbox import Outbox
 from storage import core
+from storage.db import locked
 from storage.models import Member
 from storage.models.meetups import Meetup, MeetupAnswer
 
@@ -53,10 +54,8 @@ async def find(ctx: Context, text: str, usage: str, *, for_update: bool = False)
     if number is None:
         ctx.fail("Which meetup? Give its number, as in <b>{example}</b>. {list} shows them.",
                  example=usage, list=ctx.cmd("incontri"))
-    # Loaded earlier in this transaction (a batch of events shares one), it is taken from
-    # the session at no cost. SQLite has no row locks: its transactions hold the write lock.
-    locks = for_update and ctx.session.get_bind().dialect.name != "sqlite"
-    meetup = await ctx.session.get(Meetup, number, with_for_update=locks)
+    meetup = await (locked(ctx.session, Meetup, number) if for_update
+                    else ctx.session.get(Meetup, number))
     if meetup is None or meetup.territory_id != territory.id:
         ctx.fail("There is no meetup number {number} in {territory}. {list} shows them.",
                  number=number, territory=territory.name, list=ctx.cmd("incontri"))
