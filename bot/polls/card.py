@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.i18n import Translator
 from bot.meetups.store import Scope
@@ -50,6 +50,7 @@ from bot.polls.store import (
     tally,
     territory_of,
 )
+from storage import core
 from storage.models import Chat
 from storage.models.polls import Poll, PollOption, PollPost
 
@@ -278,19 +279,24 @@ async def publish_new(scope: Scope, poll: Poll) -> int:
 async def posted_targets(scope: Scope, poll: Poll) -> list[tuple[Target, str]]:
     """The chats the poll was posted in that can still be reached, with their layout."""
     territory = await territory_of(scope.session, poll)
-    rows = await scope.session.execute(
-        select(Chat, PollPost.layout).join(PollPost, PollPost.chat_id == Chat.id)
-        .where(PollPost.poll_id == poll.id, Chat.active.is_(True)).order_by(Chat.id))
+    rows = await core.rows(scope.session, _POSTED_IN, {"poll_id": poll.id})
     platforms = scope.services.platforms
-    return [(scope.outbox.chat_target(chat, territory), layout) for chat, layout in rows
+    return [(scope.outbox.chat_target(chat, territory), chat.layout) for chat in rows
             if chat.platform in platforms]
 
 
-async def refresh(scope: Scope, poll: Poll, positions: set[int] | None = None) -> None:
+_POSTED_IN = core.Statement(  # built once: every answer runs it
+    select(Chat.id, Chat.platform, Chat.locale, PollPost.layout)
+    .join(PollPost, PollPost.chat_id == Chat.id)
+    .where(PollPost.poll_id == bindparam("poll_id"), Chat.active.is_(True)).order_by(Chat.id))
+
+
+async def refresh(scope: Scope, poll: Poll, options: list[PollOption],
+                  positions: set[int] | None = None) -> None:
     """Show the current state where the poll is: edited in place where the platform edits
     (a platform that cannot would get a new message for every vote, so it waits for the
-    result instead). `positions`: the options whose own messages changed."""
-    options = await options_of(scope.session, poll.id)
+    result instead). `options`: the poll's (`options_of`); `positions`: the options whose
+    own messages changed."""
     counts = await tally(scope.session, poll, options)
     for target, layout in await posted_targets(scope, poll):
         if not target.caps.edits:

@@ -13,13 +13,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.meetups.store import number_of
 from bot.polls.members import is_known
 from bot.polls.scoring import MAYBE, NO, YES, Count
+from storage import core
+from storage.db import locked
 from storage.models import Member, Territory
 from storage.models.polls import Poll, PollOption, PollVote
 
@@ -44,18 +46,33 @@ def is_open(poll: Poll) -> bool:
     return poll.status == "open"
 
 
+# Every answer runs these: built once, the values as parameters, and (but for the options,
+# which closing a poll changes as objects) run through `storage.core`. Votes are never
+# objects of a session, so Core writes leave none behind.
+_OPTIONS = (select(PollOption).where(PollOption.poll_id == bindparam("poll_id"))
+            .order_by(PollOption.position))
+_VOTES = core.Statement(
+    select(PollVote.option_id, PollVote.answer, PollVote.member_id, Member.display_name)
+    .join(Member, Member.id == PollVote.member_id)
+    .where(PollVote.poll_id == bindparam("poll_id"))
+    .order_by(PollVote.voted_at, PollVote.id))
+_ANSWERS_OF = core.Statement(
+    select(PollOption.position, PollVote.answer)
+    .join(PollOption, PollOption.id == PollVote.option_id)
+    .where(PollVote.poll_id == bindparam("poll_id"), PollVote.member_id == bindparam("member_id")))
+_FORGET_ANSWERS = core.Statement(delete(PollVote.__table__).where(
+    PollVote.__table__.c.poll_id == bindparam("poll_id"),
+    PollVote.__table__.c.member_id == bindparam("member_id")))
+_ANSWER = core.Statement(insert(PollVote.__table__))
+
+
 async def options_of(session: AsyncSession, poll_id: int) -> list[PollOption]:
-    return list(await session.scalars(
-        select(PollOption).where(PollOption.poll_id == poll_id).order_by(PollOption.position)))
+    return list(await session.scalars(_OPTIONS, {"poll_id": poll_id}))
 
 
 async def tally(session: AsyncSession, poll: Poll, options: list[PollOption]) -> Tally:
     """The counts (frozen ones once closed) and, unless anonymous, who gave each answer."""
-    rows = (await session.execute(
-        select(PollVote.option_id, PollVote.answer, PollVote.member_id, Member.display_name)
-        .join(Member, Member.id == PollVote.member_id)
-        .where(PollVote.poll_id == poll.id)
-        .order_by(PollVote.voted_at, PollVote.id))).all()
+    rows = await core.rows(session, _VOTES, {"poll_id": poll.id})
     position = {option.id: option.position for option in options}
     names: list[dict[str, list[str]]] = [{a: [] for a in ANSWERS} for _ in options]
     for option_id, answer, _member, name in rows:
@@ -89,10 +106,7 @@ async def counts_for(session: AsyncSession,
 
 async def answers_of(session: AsyncSession, poll_id: int, member_id: int) -> dict[int, str]:
     """A member's answers to a poll: option position → answer."""
-    rows = await session.execute(
-        select(PollOption.position, PollVote.answer)
-        .join(PollOption, PollOption.id == PollVote.option_id)
-        .where(PollVote.poll_id == poll_id, PollVote.member_id == member_id))
+    rows = await core.rows(session, _ANSWERS_OF, {"poll_id": poll_id, "member_id": member_id})
     return {position: answer for position, answer in rows}
 
 
@@ -113,12 +127,10 @@ async def set_answers(session: AsyncSession, poll: Poll, options: list[PollOptio
     if not changed:
         return changed
     by_position = {option.position: option for option in options}
-    await session.execute(delete(PollVote).where(PollVote.poll_id == poll.id,
-                                                 PollVote.member_id == member_id))
-    for position, answer in sorted(after.items()):
-        session.add(PollVote(poll_id=poll.id, option_id=by_position[position].id,
-                             member_id=member_id, answer=answer, voted_at=now))
-    await session.flush()
+    await core.write(session, _FORGET_ANSWERS, {"poll_id": poll.id, "member_id": member_id})
+    await core.write(session, _ANSWER, [
+        {"poll_id": poll.id, "option_id": by_position[position].id, "member_id": member_id,
+         "answer": answer, "voted_at": now} for position, answer in sorted(after.items())])
     return changed
 
 
@@ -132,10 +144,8 @@ async def find(ctx: Context, text: str, usage: str, *, for_update: bool = False)
     if number is None:
         ctx.fail("Which poll? Give its number, as in <b>{example}</b>. {list} shows them.",
                  example=usage, list=ctx.cmd("sondaggi"))
-    query = select(Poll).where(Poll.id == number)
-    if for_update:
-        query = query.with_for_update()
-    poll = await ctx.session.scalar(query)
+    poll = await (locked(ctx.session, Poll, number) if for_update
+                  else ctx.session.get(Poll, number))
     here = ctx.territory
     if poll is not None and here is not None and poll.territory_id == here.id:
         return poll

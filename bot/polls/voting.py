@@ -23,6 +23,7 @@ from bot.polls import card
 from bot.polls.parsing import fold
 from bot.polls.scoring import MAYBE, NO, PICK, YES, YNM
 from bot.polls.store import answers_of, find, options_of, set_answers
+from storage.db import locked
 from storage.models import PostedMessage
 from storage.models.polls import Poll, PollOption
 
@@ -112,7 +113,7 @@ async def vote_command(ctx: Context, args: str) -> None:
     changed = await set_answers(ctx.session, poll, options, ctx.member.id, answers, ctx.now,
                                 replace_all=withdraw or poll.mode == PICK)
     if changed:
-        await card.refresh(ctx, poll, changed)
+        await card.refresh(ctx, poll, options, changed)
     await ctx.reply(_confirmation(ctx, poll, await answers_of(ctx.session, poll.id,
                                                               ctx.member.id), bool(changed)))
 
@@ -141,8 +142,7 @@ def _confirmation(ctx: Context, poll: Poll, now_answers: dict[int, str],
 async def vote_action(ctx: Context, payload: dict, undo: bool) -> str:
     """A button or reaction: choose (or un-choose) an option, or give it yes / if need be /
     no. Pressing the answer one already gave, or taking the reaction back, withdraws it."""
-    poll = await ctx.session.scalar(
-        select(Poll).where(Poll.id == payload["poll"]).with_for_update())
+    poll = await locked(ctx.session, Poll, payload["poll"])
     if poll is None or poll.territory_id != ctx.chat.territory_id:
         return ctx.t.p_("This button is no longer valid.")
     _check_open(ctx, poll)
@@ -157,7 +157,7 @@ async def vote_action(ctx: Context, payload: dict, undo: bool) -> str:
     changed = await set_answers(ctx.session, poll, options, ctx.member.id, {position: new},
                                 ctx.now)
     if changed:
-        await card.refresh(ctx, poll, changed)
+        await card.refresh(ctx, poll, options, changed)
     return _toast(ctx, poll, options[position], new)
 
 
@@ -187,8 +187,7 @@ async def native_answer(ctx: Context, event: PollAnswerEvent) -> None:
     if match is None or int(match.group(1)) != ctx.chat.id:
         log.debug("poll answer for unknown message %s ignored", event.message_id)
         return
-    poll = await ctx.session.scalar(
-        select(Poll).where(Poll.id == int(match.group(2))).with_for_update())
+    poll = await locked(ctx.session, Poll, int(match.group(2)))
     if (poll is None or poll.status != "open" or poll.closes_at <= ctx.now
             or poll.mode != PICK or poll.territory_id != ctx.chat.territory_id):
         log.debug("poll answer to poll %s not taken", match.group(2))
@@ -198,4 +197,4 @@ async def native_answer(ctx: Context, event: PollAnswerEvent) -> None:
     changed = await set_answers(ctx.session, poll, options, ctx.member.id,
                                 dict.fromkeys(chosen, YES), ctx.now, replace_all=True)
     if changed:
-        await card.refresh(ctx, poll, changed)
+        await card.refresh(ctx, poll, options, changed)

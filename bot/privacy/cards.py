@@ -18,6 +18,7 @@ from bot.meetups import card as meetup_card
 from bot.meetups.answers import announce_promotions, fill_places
 from bot.meetups.store import GOING, WAITING, Scope
 from bot.polls import card as poll_card
+from bot.polls.store import options_of
 from storage.models import Territory
 from storage.models.ideas import Idea, IdeaSupport
 from storage.models.meetups import Meetup, MeetupAnswer
@@ -76,4 +77,5 @@ async def refresh(scope: Scope, cards: Touched) -> None:
         await announce_promotions(scope, meetup, await fill_places(session, meetup))
         await meetup_card.publish(scope, meetup)
     for poll_id in sorted(cards.polls):
-        await poll_card.refresh(scope, await session.get_one(Poll, poll_id))
+        await poll_card.refresh(scope, await session.get_one(Poll, poll_id),
+                                await options_of(session, poll_id))
