@@ -5,7 +5,7 @@
                                          [--sample 200] [--batch 100] [--profile FILE]
 
 Path (a), `--path core` (the default): a mixed stream — propose an idea, support one, answer
-a meetup, list ideas, /chi — goes through the dispatcher one event after another; each
+a meetup, vote in a date poll, list ideas, /chi (20, 20, 20, 20, 12 and 8 %) — goes through the dispatcher one event after another; each
 command's latency runs from the event entering the dispatcher to its replies accepted by the
 adapter (delivery included). Prints commands per second and p50 / p99 latency. Then the
 same stream again, sustained: the commands arrive faster than they are handled, and go to
@@ -43,16 +43,19 @@ from storage.models import OutboxMessage
 from tests.support import Bot
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+DATES = "venerdì 18 dicembre alle 20 | sabato 19 dicembre alle 20 | domenica 20 dicembre alle 13"
 
 
 async def prepare(bot: Bot, territories: int, members: int) -> list[tuple[str, str]]:
-    """Bind the territories' chats and give every member a first idea; (member, chat) pairs."""
+    """Bind the territories' chats, each with a meetup and a date poll (both numbered as
+    the territory, from 1); (member, chat) pairs."""
     people = []
     for t in range(territories):
         chat = f"t{t}"
         bot.admins.add((f"admin{t}", chat))
         await bot.send(f"admin{t}", chat, f"/territorio Territorio {t}")
         await bot.send(f"admin{t}", chat, f"/incontro Cena {t} | domani alle 19 | Piazza {t}")
+        await bot.send(f"admin{t}", chat, f"/sondaggio Cena {t}? | {DATES}")
     for m in range(members):
         people.append((f"m{m}", f"t{m % territories}"))
     return people
@@ -65,13 +68,15 @@ def stream(people: list[tuple[str, str]], count: int, seed: int = 7) -> list[tup
         who, chat = rng.choice(people)
         territory = int(chat[1:])
         kind = rng.random()
-        if kind < 0.25:
+        if kind < 0.2:
             text = f"/idea Proposta numero {n} per il territorio {territory} #spazi"
-        elif kind < 0.5:
+        elif kind < 0.4:
             text = f"/sostengo {rng.randint(1, max(1, n // 4 + 1))}"
-        elif kind < 0.75:
+        elif kind < 0.6:
             text = f"/partecipo {territory + 1} {rng.choice(['sì', 'forse', 'no'])}"
-        elif kind < 0.9:
+        elif kind < 0.8:
+            text = f"/vota {territory + 1} {rng.choice(['1', '2', '3', '1 2', '2 3', '-'])}"
+        elif kind < 0.92:
             text = "/idee"
         else:
             text = "/chi"
