@@ -33,6 +33,7 @@ from storage import core, sqlite_inline
 from storage.models import Chat, Identity, Member, Territory
 from storage.models.ideas import Idea
 from storage.models.meetups import Meetup
+from storage.models.polls import Poll
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DISPOSE_GRACE_SECONDS = 10.0
@@ -81,8 +82,8 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
 
 class TransactionSession(Session):
-    """A session that keeps the chats, people, territories, meetups and ideas it loads or
-    adds until it closes.
+    """A session that keeps the chats, people, territories, meetups, ideas and polls it
+    loads or adds until it closes.
 
     The identity map references objects weakly: one that no variable holds any more is
     forgotten, and `session.get` asks the database again. A batch of events shares a
@@ -101,7 +102,7 @@ def _keep(session: Session, instance: object) -> None:
 
 
 _KEPT = "piazzabot.kept"
-_KEPT_KINDS = frozenset({Chat, Identity, Idea, Meetup, Member, Territory})
+_KEPT_KINDS = frozenset({Chat, Identity, Idea, Meetup, Member, Poll, Territory})
 
 
 class Database:
