@@ -39,11 +39,12 @@ from bot.events import (
     TextEvent,
 )
 from bot.messages import plain_inlines
+from bot.outbox import slot_of_message
 from bot.ratelimit import CommandLimiter, Verdict
 from bot.sanitize import clean_event
 from storage import core
 from storage.db import Database, insert_or_skip
-from storage.models import ActionToken, Chat, Conversation, PostedMessage, ProcessedEvent
+from storage.models import ActionToken, Chat, Conversation, ProcessedEvent
 
 log = logging.getLogger(__name__)
 
@@ -220,12 +221,8 @@ class Dispatcher:
         if event.message_id is None or event.key is None:
             return None
         # A reaction: find which keyed message it is under, then the token of that emoji.
-        # Message ids are unique only within a chat on some platforms (Telegram).
-        slot = await ctx.session.scalar(
-            select(PostedMessage.slot).where(
-                PostedMessage.platform == event.platform,
-                PostedMessage.platform_chat_id == ctx.chat.external_id,
-                PostedMessage.platform_message_id == event.message_id))
+        slot = await slot_of_message(ctx.session, event.platform, ctx.chat.external_id,
+                                     event.message_id)
         mine = (f"c{ctx.chat.id}:", f"i{ctx.identity.id}:")  # this chat, or the sender's DMs
         if slot is None or not slot.startswith(mine):
             return None

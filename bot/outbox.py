@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.i18n import Translator, translator
 from bot.messages import Action, OutMessage, message_to_json
 from storage import core
-from storage.models import ActionToken, Chat, Identity, OutboxMessage, Territory
+from storage.models import ActionToken, Chat, Identity, OutboxMessage, PostedMessage, Territory
 
 
 def message_slot(*, chat_id: int | None, identity_id: int | None, key: str) -> str:
@@ -112,6 +112,11 @@ _TERRITORY_CHATS = core.Statement(
     .where(Chat.territory_id == bindparam("territory_id"), Chat.kind == "territory",
            Chat.active.is_(True))
     .order_by(Chat.id))
+_SLOT_OF_MESSAGE = core.Statement(
+    select(PostedMessage.slot)
+    .where(PostedMessage.platform == bindparam("platform"),
+           PostedMessage.platform_chat_id == bindparam("chat"),
+           PostedMessage.platform_message_id == bindparam("message")))
 _POST = core.Statement(OutboxMessage.__table__.insert().values(state="pending", attempts=0))
 _NEW_TOKEN = core.Statement(ActionToken.__table__.insert())
 
@@ -226,3 +231,13 @@ class _Reusable:
     kind: str
     payload: dict[str, Any]
     member_id: int | None
+
+
+async def slot_of_message(session: AsyncSession, platform: str, chat: str,
+                          message: str) -> str | None:
+    """The slot (see `Target.slot`) of the keyed message the platform numbers `message` in
+    `chat` (message ids are unique only within a chat on some platforms, Telegram's), if
+    the bot posted it: where a reaction or a native poll's answer belongs."""
+    found = await core.rows(session, _SLOT_OF_MESSAGE, {"platform": platform, "chat": chat,
+                                                        "message": message})
+    return found[0].slot if found else None

@@ -13,18 +13,17 @@ import logging
 import re
 
 from babel.lists import format_list
-from sqlalchemy import select
 
 from bot.commands import words
 from bot.context import Context
 from bot.events import PollAnswerEvent
 from bot.messages import Inline
+from bot.outbox import slot_of_message
 from bot.polls import card
 from bot.polls.parsing import fold
 from bot.polls.scoring import MAYBE, NO, PICK, YES, YNM
 from bot.polls.store import answers_of, find, options_of, set_answers
 from storage.db import locked
-from storage.models import PostedMessage
 from storage.models.polls import Poll, PollOption
 
 log = logging.getLogger(__name__)
@@ -179,10 +178,8 @@ async def native_answer(ctx: Context, event: PollAnswerEvent) -> None:
     dropped without a word — a native poll gives no place to answer in."""
     if event.message_id is None:
         return
-    slot = await ctx.session.scalar(select(PostedMessage.slot).where(
-        PostedMessage.platform == event.platform,
-        PostedMessage.platform_chat_id == ctx.chat.external_id,  # ids repeat across chats
-        PostedMessage.platform_message_id == event.message_id))
+    slot = await slot_of_message(ctx.session, event.platform, ctx.chat.external_id,
+                                 event.message_id)
     match = _NATIVE_SLOT.match(slot or "")
     if match is None or int(match.group(1)) != ctx.chat.id:
         log.debug("poll answer for unknown message %s ignored", event.message_id)
