@@ -10,6 +10,7 @@ run on the event loop's thread, and waiting for the write lock is asynchronous.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from storage import core, sqlite_inline
@@ -36,6 +39,7 @@ from storage.models.meetups import Meetup
 from storage.models.polls import Poll
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+PING_AFTER_IDLE_SECONDS = 10.0
 DISPOSE_GRACE_SECONDS = 10.0
 
 T = TypeVar("T")
@@ -81,6 +85,35 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         core.plain(conn, "BEGIN IMMEDIATE")
 
 
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Before a pooled connection that has waited `PING_AFTER_IDLE_SECONDS` is used, ask the
+    server whether it is still there; if not (a restart), every pooled connection is
+    replaced — SQLAlchemy's `pool_pre_ping`, but not for the connections of a busy bot.
+    asyncpg pings in three round trips (BEGIN, a statement, ROLLBACK): on every checkout
+    that was a third of a reply's delivery (bench/README.md). A connection lost while in use
+    fails its transaction, which the dispatcher and delivery try again."""
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise InvalidatePoolError() from error
+            raise
+
+
+_IDLE_SINCE = "piazzabot.idle_since"
+
+
 class TransactionSession(Session):
     """A session that keeps the chats, people, territories, meetups, ideas and polls it
     loads or adds until it closes.
@@ -112,9 +145,11 @@ class Database:
         self.url = url
         sqlite = url.startswith("sqlite")
         self.engine = create_async_engine(sqlite_inline.inline_url(url) if sqlite else url,
-                                          echo=echo, pool_pre_ping=not sqlite)
+                                          echo=echo)
         if sqlite:
             _sqlite_setup(self.engine)
+        else:
+            _ping_when_idle(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            sync_session_class=TransactionSession)
         self._uncut: set[asyncio.Task[Any]] = set()
