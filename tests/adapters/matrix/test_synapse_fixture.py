@@ -98,7 +98,8 @@ async def test_strict_rc_message_through_extra_config(tmp_path: Path) -> None:
         ]
         refused = next(r for r in responses if isinstance(r, nio.RoomSendError))
         assert refused.status_code == "M_LIMIT_EXCEEDED"
-        assert refused.retry_after_ms is not None and refused.retry_after_ms > 0
+        # Synapse rounds the wait down to whole milliseconds: 0 when the budget is due now.
+        assert refused.retry_after_ms is not None and refused.retry_after_ms >= 0
 
         patient = await default("patient")
         limited: list[nio.RoomSendError] = []
