@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import functools
 import json
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +39,10 @@ from sqlalchemy import DateTime, ForeignKey, String, Text, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from throughput import database
+
 MEMBERS = 1000
 WARMUP = 100  # commands before timing: pool connections opened, statements compiled
 CONCURRENCY = 8
@@ -218,24 +220,9 @@ def raw_sqlite(transactions: int, runs: int) -> Result:
     return Result("raw sqlite3, WAL, sequential", "transactions", REF_RAW_SQLITE, rates, cpu)
 
 
-@contextlib.asynccontextmanager
-async def postgres() -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL database, dropped afterwards."""
-    import asyncpg
-
-    name = f"pzb_ref_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
 async def sqlite_workloads(commands: int, runs: int) -> list[Result]:
-    with tempfile.TemporaryDirectory() as tmp:
-        engine, sessions = await seeded(f"sqlite+aiosqlite:///{tmp}/reference.db")
+    async with database("sqlite") as url:
+        engine, sessions = await seeded(url)
         try:
             orm = await orm_workload(sessions, "ORM session/command, aiosqlite", REF_ORM_SQLITE,
                                      commands, runs, parallel=False)
@@ -249,7 +236,7 @@ async def sqlite_workloads(commands: int, runs: int) -> list[Result]:
 
 async def postgres_workloads(commands: int, runs: int) -> list[Result]:
     results = []
-    async with postgres() as url:
+    async with database("postgres") as url:
         engine, sessions = await seeded(url)
         try:
             for name, reference, parallel in (
