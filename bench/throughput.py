@@ -5,13 +5,14 @@
                                          [--sample 200] [--batch 100] [--profile FILE]
 
 Path (a), `--path core` (the default): a mixed stream — propose an idea, support one, answer
-a meetup, vote in a date poll, list ideas, /chi (20, 20, 20, 20, 12 and 8 %) — goes through the dispatcher one event after another; each
-command's latency runs from the event entering the dispatcher to its replies accepted by the
-adapter (delivery included). Prints commands per second and p50 / p99 latency. Then the
-same stream again, sustained: the commands arrive faster than they are handled, and go to
-the core in batches of `--batch` (`Dispatcher.handle_many`, as a `getUpdates` answer does)
-while the background delivery loop sends the replies, as in service; prints commands per
-second from the first batch to the last reply accepted, and the CPU time a command.
+a meetup, vote in a date poll, list ideas, /chi (20, 20, 20, 20, 12 and 8 %) — goes through
+the dispatcher one event after another; each command's latency runs from the event entering
+the dispatcher to its replies accepted by the adapter (delivery included). Prints commands
+per second and p50 / p99 latency. Then the same stream again, sustained: the commands arrive
+faster than they are handled, and go to the core in batches of `--batch`
+(`Dispatcher.handle_many`, as a `getUpdates` answer does) while the background delivery loop
+sends the replies, as in service; prints commands per second from the first batch to the
+last reply accepted, and the CPU time a command.
 
 Path (b), `--path telegram`: the same stream said by members in their territories' groups,
 to the real bot process against the Bot API emulator over HTTP, and the same number of
@@ -39,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.runtime import freeze_startup_heap
 from storage.models import OutboxMessage
 from tests.support import Bot
 
@@ -88,6 +90,7 @@ async def run(url: str, territories: int, members: int, commands: int, batch: in
     bot = await Bot.started(url, limits={"commands_per_minute": 1_000_000},
                             ideas={"daily_limit": 1_000_000})
     people = await prepare(bot, territories, members)
+    freeze_startup_heap()  # as `piazzabot run` does once started
     work = stream(people, commands)
     latencies = []
     started = time.perf_counter()
