@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 
@@ -134,8 +134,15 @@ class Translator:
 
     def when(self, moment: datetime, zone: tzinfo) -> str:
         """A moment in full, in the zone's local time: "venerdì 5 dicembre 2026, ore 19:00"."""
-        pattern = self.gettext(N_("EEEE d MMMM y, 'at' HH:mm"))
-        return format_datetime(moment.astimezone(zone), pattern, locale=self.babel_locale)
+        return _in_full(self.babel_locale, self.gettext(N_("EEEE d MMMM y, 'at' HH:mm")),
+                        moment, zone)
+
+
+@lru_cache(maxsize=4096)
+def _in_full(locale: Locale, pattern: str, moment: datetime, zone: tzinfo) -> str:
+    """Cards show the same moments again and again (a poll's dates on every vote, a
+    meetup's on every answer): each is formatted once."""
+    return format_datetime(moment.astimezone(zone), pattern, locale=locale)
 
 
 @cache
