@@ -21,6 +21,7 @@ voted; reactions show theirs to all).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select
@@ -44,6 +45,7 @@ from bot.polls.store import (
     CARD_KEY,
     KEY,
     OPTION_KEY,
+    OptionFields,
     Tally,
     is_open,
     options_of,
@@ -52,7 +54,7 @@ from bot.polls.store import (
 )
 from storage import core
 from storage.models import Chat
-from storage.models.polls import Poll, PollOption, PollPost
+from storage.models.polls import Poll, PollPost
 
 NATIVE, BUTTONS, REACTIONS, TEXT = "native", "buttons", "reactions", "text"
 EMOJI = {YES: "✅", MAYBE: "🤔", NO: "❌"}
@@ -77,7 +79,7 @@ def layout_for(target: Target, poll: Poll) -> str:
     return TEXT
 
 
-def option_text(target: Target, option: PollOption) -> str:
+def option_text(target: Target, option: OptionFields) -> str:
     """A date option in full, in the chat's language and the territory's zone; else as typed."""
     if option.starts_at is not None:
         return target.t.when(option.starts_at, target.zone)
@@ -100,7 +102,7 @@ def counts_text(poll: Poll, count: Count) -> str:
     return str(count.yes)
 
 
-def option_line(target: Target, poll: Poll, option: PollOption, count: Count | None,
+def option_line(target: Target, poll: Poll, option: OptionFields, count: Count | None,
                 ) -> tuple[Inline, ...]:
     """`2. Saturday 12 December 2026, at 19:00 — 3`; no counts while they are hidden."""
     line: list[Inline] = [Text(f"{option.position + 1}. {option_text(target, option)}")]
@@ -168,7 +170,7 @@ def how_to_vote(target: Target, poll: Poll, layout: str) -> list[Paragraph]:
     return [Paragraph(line) for line in lines]
 
 
-def _counts_paragraph(target: Target, poll: Poll, options: list[PollOption],
+def _counts_paragraph(target: Target, poll: Poll, options: Sequence[OptionFields],
                       counts: Tally) -> Paragraph:
     shown = not poll.hidden_results or not is_open(poll)
     lines = [option_line(target, poll, option, counts.counts[option.position] if shown
@@ -184,7 +186,7 @@ def answered(t: Translator, counts: Tally, poll: Poll) -> Paragraph:
     return Paragraph(t.n_("{n} person answered.", "{n} people answered.", voters))
 
 
-def _vote(outbox: Outbox, poll: Poll, option: PollOption, answer: str, label: str,
+def _vote(outbox: Outbox, poll: Poll, option: OptionFields, answer: str, label: str,
           emoji: str | None) -> Button:
     """A vote button (or reaction); its token expires when the poll is due to close."""
     ttl = max(poll.closes_at - outbox.clock.now(), _MIN_TTL)
@@ -193,7 +195,7 @@ def _vote(outbox: Outbox, poll: Poll, option: PollOption, answer: str, label: st
 
 
 async def _buttons(outbox: Outbox, target: Target, poll: Poll,
-                   options: list[PollOption]) -> tuple[tuple[Action, ...], ...]:
+                   options: Sequence[OptionFields]) -> tuple[tuple[Action, ...], ...]:
     """One row per option: its three answers (yes/maybe/no polls) or its text."""
     answers = (YES, MAYBE, NO) if poll.mode == YNM else (YES,)
     buttons = []
@@ -208,7 +210,7 @@ async def _buttons(outbox: Outbox, target: Target, poll: Poll,
     return tuple(tuple(actions[i:i + width]) for i in range(0, len(actions), width))
 
 
-async def card(outbox: Outbox, target: Target, poll: Poll, options: list[PollOption],
+async def card(outbox: Outbox, target: Target, poll: Poll, options: Sequence[OptionFields],
                counts: Tally, layout: str) -> OutMessage:
     """The card: heading, counts (unless hidden), how many answered, how to vote."""
     blocks: list[Paragraph] = heading(target, poll)
@@ -225,7 +227,7 @@ async def card(outbox: Outbox, target: Target, poll: Poll, options: list[PollOpt
                       key=CARD_KEY.format(id=poll.id))
 
 
-async def option_message(outbox: Outbox, target: Target, poll: Poll, option: PollOption,
+async def option_message(outbox: Outbox, target: Target, poll: Poll, option: OptionFields,
                          counts: Tally) -> OutMessage:
     """One option on its own, with its reactions (the `reactions` layout)."""
     key = OPTION_KEY.format(id=poll.id, n=option.position + 1)
@@ -240,13 +242,13 @@ async def option_message(outbox: Outbox, target: Target, poll: Poll, option: Pol
     return OutMessage(text=RichText((Paragraph(line),)), actions=actions, key=key)
 
 
-def native_poll(target: Target, poll: Poll, options: list[PollOption]) -> OutMessage:
+def native_poll(target: Target, poll: Poll, options: Sequence[OptionFields]) -> OutMessage:
     spec = PollSpec(poll.question, tuple(option_text(target, o) for o in options),
                     multiple=True, anonymous=False)
     return OutMessage(poll=spec, key=KEY.format(id=poll.id))
 
 
-async def messages(scope: Scope, target: Target, poll: Poll, options: list[PollOption],
+async def messages(scope: Scope, target: Target, poll: Poll, options: Sequence[OptionFields],
                    counts: Tally, layout: str, *, first: bool,
                    positions: set[int] | None = None) -> list[OutMessage]:
     """What a chat shows of the poll: the card, then the native poll (when `first`) or the
@@ -291,7 +293,7 @@ _POSTED_IN = core.Statement(  # built once: every answer runs it
     .where(PollPost.poll_id == bindparam("poll_id"), Chat.active.is_(True)).order_by(Chat.id))
 
 
-async def refresh(scope: Scope, poll: Poll, options: list[PollOption],
+async def refresh(scope: Scope, poll: Poll, options: Sequence[OptionFields],
                   positions: set[int] | None = None) -> None:
     """Show the current state where the poll is: edited in place where the platform edits
     (a platform that cannot would get a new message for every vote, so it waits for the

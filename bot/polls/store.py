@@ -9,9 +9,10 @@ the poll row locked by the caller where two answers could race.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,15 +43,37 @@ class Tally:
     voters: int = 0
 
 
+class OptionFields(Protocol):
+    """What a card shows of an option: a `PollOption`, or a row of its columns (`option_rows`,
+    for answering, which only reads them)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def starts_at(self) -> datetime | None: ...
+    @property
+    def final_yes(self) -> int | None: ...
+    @property
+    def final_maybe(self) -> int | None: ...
+    @property
+    def final_no(self) -> int | None: ...
+
+
 def is_open(poll: Poll) -> bool:
     return poll.status == "open"
 
 
-# Every answer runs these: built once, the values as parameters, and (but for the options,
-# which closing a poll changes as objects) run through `storage.core`. Votes are never
-# objects of a session, so Core writes leave none behind.
-_OPTIONS = (select(PollOption).where(PollOption.poll_id == bindparam("poll_id"))
-            .order_by(PollOption.position))
+# Every answer runs these: built once, the values as parameters, run through
+# `storage.core`. Votes are never objects of a session, so Core writes leave none behind.
+_OPTIONS = select(PollOption).where(PollOption.poll_id == bindparam("poll_id")).order_by(
+    PollOption.position)
+_OPTION_ROWS = core.Statement(_OPTIONS.with_only_columns(
+    PollOption.id, PollOption.position, PollOption.label, PollOption.starts_at,
+    PollOption.final_yes, PollOption.final_maybe, PollOption.final_no))
 _VOTES = core.Statement(
     select(PollVote.option_id, PollVote.answer, PollVote.member_id, Member.display_name)
     .join(Member, Member.id == PollVote.member_id)
@@ -67,10 +90,16 @@ _ANSWER = core.Statement(insert(PollVote.__table__))
 
 
 async def options_of(session: AsyncSession, poll_id: int) -> list[PollOption]:
+    """The poll's options as objects, to change them (closing freezes their counts)."""
     return list(await session.scalars(_OPTIONS, {"poll_id": poll_id}))
 
 
-async def tally(session: AsyncSession, poll: Poll, options: list[PollOption]) -> Tally:
+async def option_rows(session: AsyncSession, poll_id: int) -> list[OptionFields]:
+    """The poll's options as rows, to read them."""
+    return await core.rows(session, _OPTION_ROWS, {"poll_id": poll_id})
+
+
+async def tally(session: AsyncSession, poll: Poll, options: Sequence[OptionFields]) -> Tally:
     """The counts (frozen ones once closed) and, unless anonymous, who gave each answer."""
     rows = await core.rows(session, _VOTES, {"poll_id": poll.id})
     position = {option.id: option.position for option in options}
@@ -110,7 +139,7 @@ async def answers_of(session: AsyncSession, poll_id: int, member_id: int) -> dic
     return {position: answer for position, answer in rows}
 
 
-async def set_answers(session: AsyncSession, poll: Poll, options: list[PollOption],
+async def set_answers(session: AsyncSession, poll: Poll, options: Sequence[OptionFields],
                       member_id: int, answers: Mapping[int, str | None], now: datetime,
                       *, replace_all: bool = False) -> set[int]:
     """Record a member's answers by option position (None takes one back). With

@@ -22,9 +22,9 @@ from bot.outbox import slot_of_message
 from bot.polls import card
 from bot.polls.parsing import fold
 from bot.polls.scoring import MAYBE, NO, PICK, YES, YNM
-from bot.polls.store import answers_of, find, options_of, set_answers
+from bot.polls.store import OptionFields, answers_of, find, option_rows, set_answers
 from storage.db import locked
-from storage.models.polls import Poll, PollOption
+from storage.models.polls import Poll
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ async def vote_command(ctx: Context, args: str) -> None:
                  "<b>{example}</b>", example=_usage(ctx))
     poll = await find(ctx, parts[0], _usage(ctx), for_update=True)
     _check_open(ctx, poll)
-    options = await options_of(ctx.session, poll.id)
+    options = await option_rows(ctx.session, poll.id)
     rest = parts[1:]
     if not rest:
         ctx.fail("Which options? Example: <b>{example}</b>", example=_usage(ctx, poll))
@@ -145,7 +145,7 @@ async def vote_action(ctx: Context, payload: dict, undo: bool) -> str:
     if poll is None or poll.territory_id != ctx.chat.territory_id:
         return ctx.t.p_("This button is no longer valid.")
     _check_open(ctx, poll)
-    options = await options_of(ctx.session, poll.id)
+    options = await option_rows(ctx.session, poll.id)
     position, answer = int(payload["option"]), str(payload["answer"])
     if not 0 <= position < len(options):
         return ctx.t.p_("This button is no longer valid.")
@@ -160,7 +160,7 @@ async def vote_action(ctx: Context, payload: dict, undo: bool) -> str:
     return _toast(ctx, poll, options[position], new)
 
 
-def _toast(ctx: Context, poll: Poll, option: PollOption, answer: str | None) -> str:
+def _toast(ctx: Context, poll: Poll, option: OptionFields, answer: str | None) -> str:
     t = ctx.t
     label = card.option_text(ctx.here, option)
     if answer is None:
@@ -189,7 +189,7 @@ async def native_answer(ctx: Context, event: PollAnswerEvent) -> None:
             or poll.mode != PICK or poll.territory_id != ctx.chat.territory_id):
         log.debug("poll answer to poll %s not taken", match.group(2))
         return
-    options = await options_of(ctx.session, poll.id)
+    options = await option_rows(ctx.session, poll.id)
     chosen = {i for i in event.options if 0 <= i < len(options)}
     changed = await set_answers(ctx.session, poll, options, ctx.member.id,
                                 dict.fromkeys(chosen, YES), ctx.now, replace_all=True)
