@@ -324,7 +324,7 @@ class Delivery:
     async def _due_rows(self, skip: Collection[tuple[str, int]] = ()) -> list[_Due]:
         """The oldest pending rows (at most `BATCH`) of the destinations not in `skip`, with
         what sending them needs: one query."""
-        found = await self.db.run(lambda conn: core.fetch(conn, self._due_query, _busy(skip)))
+        found = await self.db.read(lambda conn: core.fetch(conn, self._due_query, _busy(skip)))
         return [_due(row) for row in found]
 
     @staticmethod
@@ -484,7 +484,7 @@ class Delivery:
 
     async def _seconds_to_next_due(self, skip: Collection[tuple[str, int]]) -> float:
         """Until the next row is due, for destinations not in `skip` (those wake us)."""
-        found = await self.db.run(lambda conn: core.fetch(conn, NEXT_DUE, _busy(skip)))
+        found = await self.db.read(lambda conn: core.fetch(conn, NEXT_DUE, _busy(skip)))
         if not found:
             return IDLE_WAIT
         due = found[0].next_attempt_at

@@ -181,6 +181,21 @@ class Database:
         with self.engine.sync_engine.begin() as conn:
             return work(conn)
 
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """`work(connection)` outside any transaction: for reads whose statements need no
+        snapshot in common (a single statement, say). On SQLite no `BEGIN IMMEDIATE`, so no
+        waiting for the write lock (a WAL reader never waits); on PostgreSQL no BEGIN and
+        ROLLBACK round trips (autocommit)."""
+        return await greenlet_spawn(self._read, work)
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        with self.engine.sync_engine.connect() as conn:
+            # SQLite's driver runs a statement in a transaction only after an explicit BEGIN,
+            # which only SQLAlchemy's own execution says here (`_sqlite_setup`).
+            if self.dialect != "sqlite":
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+            return work(conn)
+
     async def uncut(self, work: Coroutine[Any, Any, T]) -> T:
         """Run `work` (which holds transactions) so that cancelling the caller never cuts
         one in half: the caller is cancelled at once, `work` commits or rolls back on its
