@@ -141,12 +141,12 @@ async def answers_of(session: AsyncSession, poll_id: int, member_id: int) -> dic
 
 async def set_answers(session: AsyncSession, poll: Poll, options: Sequence[OptionFields],
                       member_id: int, answers: Mapping[int, str | None], now: datetime,
-                      *, replace_all: bool = False) -> set[int]:
+                      *, replace_all: bool = False) -> tuple[set[int], dict[int, str]]:
     """Record a member's answers by option position (None takes one back). With
     `replace_all`, options not named lose their answer. Returns the positions whose answer
-    changed (empty: nothing to do)."""
+    changed (empty: nothing to do), and the member's answers now."""
     before = await answers_of(session, poll.id, member_id)
-    after = {} if replace_all else dict(before)
+    after: dict[int, str] = {} if replace_all else dict(before)
     for position, answer in answers.items():
         if answer is None:
             after.pop(position, None)
@@ -154,13 +154,13 @@ async def set_answers(session: AsyncSession, poll: Poll, options: Sequence[Optio
             after[position] = answer
     changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     if not changed:
-        return changed
+        return changed, after
     by_position = {option.position: option for option in options}
     await core.write(session, _FORGET_ANSWERS, {"poll_id": poll.id, "member_id": member_id})
     await core.write(session, _ANSWER, [
         {"poll_id": poll.id, "option_id": by_position[position].id, "member_id": member_id,
          "answer": answer, "voted_at": now} for position, answer in sorted(after.items())])
-    return changed
+    return changed, after
 
 
 async def find(ctx: Context, text: str, usage: str, *, for_update: bool = False) -> Poll:

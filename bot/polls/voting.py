@@ -109,12 +109,11 @@ async def vote_command(ctx: Context, args: str) -> None:
         ctx.fail("Which options? Example: <b>{example}</b>", example=_usage(ctx, poll))
     withdraw = len(rest) == 1 and (rest[0] == "-" or fold(rest[0]) in WITHDRAW)  # "-", "none"
     answers = {} if withdraw else _parse_answers(ctx, poll, rest, len(options))
-    changed = await set_answers(ctx.session, poll, options, ctx.member.id, answers, ctx.now,
-                                replace_all=withdraw or poll.mode == PICK)
+    changed, now_answers = await set_answers(ctx.session, poll, options, ctx.member.id, answers,
+                                             ctx.now, replace_all=withdraw or poll.mode == PICK)
     if changed:
         await card.refresh(ctx, poll, options, changed)
-    await ctx.reply(_confirmation(ctx, poll, await answers_of(ctx.session, poll.id,
-                                                              ctx.member.id), bool(changed)))
+    await ctx.reply(_confirmation(ctx, poll, now_answers, bool(changed)))
 
 
 def _confirmation(ctx: Context, poll: Poll, now_answers: dict[int, str],
@@ -153,8 +152,8 @@ async def vote_action(ctx: Context, payload: dict, undo: bool) -> str:
     if undo and current != answer:
         return ctx.t.p_("Already noted.")
     new = None if current == answer else answer
-    changed = await set_answers(ctx.session, poll, options, ctx.member.id, {position: new},
-                                ctx.now)
+    changed, _ = await set_answers(ctx.session, poll, options, ctx.member.id, {position: new},
+                                   ctx.now)
     if changed:
         await card.refresh(ctx, poll, options, changed)
     return _toast(ctx, poll, options[position], new)
@@ -191,7 +190,7 @@ async def native_answer(ctx: Context, event: PollAnswerEvent) -> None:
         return
     options = await option_rows(ctx.session, poll.id)
     chosen = {i for i in event.options if 0 <= i < len(options)}
-    changed = await set_answers(ctx.session, poll, options, ctx.member.id,
-                                dict.fromkeys(chosen, YES), ctx.now, replace_all=True)
+    changed, _ = await set_answers(ctx.session, poll, options, ctx.member.id,
+                                   dict.fromkeys(chosen, YES), ctx.now, replace_all=True)
     if changed:
         await card.refresh(ctx, poll, options, changed)
