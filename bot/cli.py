@@ -148,7 +148,7 @@ async def _run(config: Config) -> int:
     from adapters.console.session import ConsoleSession
     from bot.app import App
     from bot.health import HealthServer
-    from bot.runtime import build_adapters, freeze_startup_heap
+    from bot.runtime import build_adapters, freeze_startup_heap, prepare_digest_chart
 
     adapters = build_adapters(config)
     if not adapters:
@@ -159,6 +159,7 @@ async def _run(config: Config) -> int:
     health = HealthServer(app, config.health.listen, config.health.port)
     if config.health.enabled:
         await health.start()
+    await prepare_digest_chart(app.db)
     freeze_startup_heap()
     foreground = None
     if isinstance(console := app.adapters.get("console"), ConsoleAdapter):
