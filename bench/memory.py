@@ -3,10 +3,12 @@
     .venv/bin/python bench/memory.py [--members 100000] [--chats 1000] [--db sqlite|postgres|both]
 
 Before the bot starts, the database gets `--members` members with a Telegram identity each
-and `--chats` territories with their groups (SQLAlchemy Core inserts, 10,000 rows a
-statement). The bot then serves the Telegram path's stream (`telegram_path.run_bot`: 200
-commands one at a time, then a burst of 2,000); printed: the peak resident size of the bot's
-process (VmHWM) besides the path's figures.
+and `--chats` territories with their groups, and a staff chat (SQLAlchemy Core inserts,
+10,000 rows a statement): so the bot loads the weekly staff digest's chart library at start,
+as a deployment with staff does (`bot.runtime.prepare_digest_chart`). The bot then serves
+the Telegram path's stream (`telegram_path.run_bot`: 200 commands one at a time, then a
+burst of 2,000); printed: the peak resident size of the bot's process (VmHWM) besides the
+path's figures.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ STREAM_MEMBERS = 200
 
 
 async def fill(url: str, members: int, chats: int) -> None:
-    """Members, their identities, and territories with a group each, none of them the
-    stream's (ids and names apart)."""
+    """Members, their identities, territories with a group each and a staff chat, none of
+    them the stream's (ids and names apart)."""
     db = Database(url)
     await db.upgrade()
     now = datetime.now(UTC)
@@ -47,7 +49,10 @@ async def fill(url: str, members: int, chats: int) -> None:
             {"id": 1_000 + n, "platform": "telegram", "external_id": str(-1_003_000_000_000 - n),
              "title": f"Quartiere {n}", "is_private": False, "kind": "territory",
              "territory_id": 1_000 + n, "locale": "it", "active": True, "created_at": now}
-            for n in range(chats)])
+            for n in range(chats)] + [
+            {"id": 1_000 + chats, "platform": "telegram", "external_id": "-1002999999999",
+             "title": "Staff", "is_private": False, "kind": "staff", "territory_id": None,
+             "locale": "it", "active": True, "created_at": now}])
         for start in range(0, members, BATCH):
             ids = range(1_000 + start, 1_000 + min(start + BATCH, members))
             await session.execute(insert(Member), [
