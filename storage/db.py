@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util.concurrency import greenlet_spawn
 
-from storage import core, sqlite_inline
+from storage import core, postgres, sqlite_inline
 from storage.models import Chat, Identity, Member, Territory
 from storage.models.ideas import Idea
 from storage.models.meetups import Meetup
@@ -144,8 +144,8 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         sqlite = url.startswith("sqlite")
-        self.engine = create_async_engine(sqlite_inline.inline_url(url) if sqlite else url,
-                                          echo=echo)
+        self.engine = create_async_engine(
+            sqlite_inline.inline_url(url) if sqlite else postgres.postgres_url(url), echo=echo)
         if sqlite:
             _sqlite_setup(self.engine)
         else:

@@ -1,0 +1,96 @@
+"""Savepoints, as every event runs in one (`bot.dispatcher`): a failed one undoes its own
+work only, nested ones included. On PostgreSQL they all share one name
+(`storage.postgres`), so what is undone must still be exactly the savepoint's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import core
+from storage.db import Database
+from storage.models import Territory
+
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+class Refused(Exception):
+    pass
+
+
+def territory(name: str) -> Territory:
+    return Territory(name=name, slug=name.lower(), timezone="Europe/Rome", created_at=NOW)
+
+
+async def names(db: Database) -> list[str]:
+    async with db.transaction() as session:
+        return list(await session.scalars(select(Territory.name).order_by(Territory.name)))
+
+
+async def refused(session: AsyncSession, *names: str) -> None:
+    with pytest.raises(Refused):
+        async with core.savepoint(session):
+            session.add_all([territory(name) for name in names])
+            await session.flush()
+            raise Refused
+
+
+async def test_a_failed_savepoint_undoes_its_own_work_only(database_url: str) -> None:
+    db = Database(database_url)
+    await db.upgrade()
+    try:
+        async with db.transaction() as session:
+            async with core.savepoint(session):
+                session.add(territory("Ancona"))
+            await refused(session, "Bari")
+            async with core.savepoint(session):
+                session.add(territory("Como"))
+            await refused(session, "Dervio", "Erba")
+        assert await names(db) == ["Ancona", "Como"]
+    finally:
+        await db.dispose()
+
+
+async def test_nested_savepoints_end_in_order(database_url: str) -> None:
+    db = Database(database_url)
+    await db.upgrade()
+    try:
+        async with db.transaction() as session:
+            with pytest.raises(Refused):  # the inner one ended well, then the outer failed
+                async with core.savepoint(session):
+                    session.add(territory("Asti"))
+                    async with core.savepoint(session):
+                        session.add(territory("Biella"))
+                    await session.flush()
+                    raise Refused
+            async with core.savepoint(session):  # the inner one failed, the outer goes on
+                session.add(territory("Cuneo"))
+                await refused(session, "Domodossola")
+                session.add(territory("Exilles"))
+        assert await names(db) == ["Cuneo", "Exilles"]
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_postgres_savepoints_are_one_prepared_statement(database_url: str) -> None:
+    db = Database(database_url)
+    await db.upgrade()
+    said: list[str] = []
+    event.listen(db.engine.sync_engine, "before_cursor_execute",
+                 lambda _conn, _cursor, sql, *_: said.append(sql))
+    try:
+        async with db.transaction() as session:
+            for name in ("Fano", "Gubbio"):
+                async with core.savepoint(session):
+                    session.add(territory(name))
+            await refused(session, "Imola")
+        assert [sql for sql in said if "SAVEPOINT" in sql] == [
+            "SAVEPOINT piazzabot_savepoint", "RELEASE SAVEPOINT piazzabot_savepoint"] * 2 + [
+            "SAVEPOINT piazzabot_savepoint", "ROLLBACK TO SAVEPOINT piazzabot_savepoint"]
+        assert await names(db) == ["Fano", "Gubbio"]
+    finally:
+        await db.dispose()
