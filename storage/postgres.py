@@ -9,8 +9,10 @@ for its SAVEPOINT and RELEASE, a third of what a command cost (bench/README.md).
 
 Here every savepoint has the same name. PostgreSQL allows that: ROLLBACK TO and RELEASE
 name the newest savepoint of that name, and SQLAlchemy nests savepoints strictly (the last
-begun is the first ended), so the newest is always the one meant. The three statements are
-then prepared once per connection and cached like any other.
+begun is the first ended), so the newest is always the one meant — provided each is gone
+once ended: ROLLBACK TO keeps its savepoint, so it is released at once after (only a
+failed event pays that round trip). The three statements are then prepared once per
+connection and cached like any other.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class PostgresDialect(PGDialect_asyncpg):
 
     def do_rollback_to_savepoint(self, connection: Connection, name: str) -> None:
         core.plain(connection, f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+        # Left in place, it would be the newest of the name: an enclosing savepoint's
+        # ROLLBACK TO would stop at it and keep what was done before.
+        core.plain(connection, f"RELEASE SAVEPOINT {SAVEPOINT}")
 
 
 registry.register(f"postgresql.{DRIVER}", __name__, "PostgresDialect")

@@ -70,6 +70,14 @@ async def test_nested_savepoints_end_in_order(database_url: str) -> None:
                 session.add(territory("Cuneo"))
                 await refused(session, "Domodossola")
                 session.add(territory("Exilles"))
+            with pytest.raises(Refused):  # the inner one failed, then the outer did too
+                async with core.savepoint(session):
+                    session.add(territory("Firenze"))
+                    await session.flush()
+                    await refused(session, "Genova")
+                    session.add(territory("Ivrea"))
+                    await session.flush()
+                    raise Refused
         assert await names(db) == ["Cuneo", "Exilles"]
     finally:
         await db.dispose()
@@ -90,7 +98,8 @@ async def test_postgres_savepoints_are_one_prepared_statement(database_url: str)
             await refused(session, "Imola")
         assert [sql for sql in said if "SAVEPOINT" in sql] == [
             "SAVEPOINT piazzabot_savepoint", "RELEASE SAVEPOINT piazzabot_savepoint"] * 2 + [
-            "SAVEPOINT piazzabot_savepoint", "ROLLBACK TO SAVEPOINT piazzabot_savepoint"]
+            "SAVEPOINT piazzabot_savepoint", "ROLLBACK TO SAVEPOINT piazzabot_savepoint",
+            "RELEASE SAVEPOINT piazzabot_savepoint"]
         assert await names(db) == ["Fano", "Gubbio"]
     finally:
         await db.dispose()
