@@ -20,7 +20,7 @@ from bot.i18n import N_
 from bot.meetups.listing import answer_counts, line
 from bot.meetups.store import GOING
 from bot.messages import Block, BulletList, Paragraph
-from storage.models.meetups import Meetup, MeetupAnswer
+from storage.models.meetups import MEETUP_START_INDEX, Meetup, MeetupAnswer
 
 AHEAD = timedelta(days=14)  # how far ahead a territory digest looks for meetups
 MAX_MEETUPS = 10  # of each kind in one digest
@@ -66,11 +66,17 @@ async def _count(session: AsyncSession, scope: DigestScope, result: SectionResul
     going = MeetupAnswer.answer == GOING
     held = scope.tally(Meetup.starts_at, Meetup.id, unique=True)
     people = scope.tally(Meetup.starts_at, MeetupAnswer.id)
-    rows = (await session.execute(
+    held_query = (
         select(Meetup.territory_id, *held, *people)
         .outerjoin(MeetupAnswer, and_(MeetupAnswer.meetup_id == Meetup.id, going))
         .where(in_scope, Meetup.status == "scheduled", *scope.during(Meetup.starts_at))
-        .group_by(Meetup.territory_id))).all()
+        .group_by(Meetup.territory_id))
+    if scope.for_staff:
+        # Every territory: SQLite, without statistics, would read every meetup ever
+        # planned, in territory order to spare a sort, rather than the period's.
+        held_query = held_query.with_hint(Meetup, f"INDEXED BY {MEETUP_START_INDEX}",
+                                          "sqlite")
+    rows = (await session.execute(held_query)).all()
     periods = len(held)
     result.count(HELD_METRIC, ((row[0], *row[1:1 + periods]) for row in rows))
     result.count(GOING_METRIC, ((row[0], *row[1 + periods:]) for row in rows))

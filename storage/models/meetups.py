@@ -13,6 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.core import Base
 
+MEETUP_START_INDEX = "ix_meetups_starts_at"  # named in the staff digest's query (SQLite)
+
 
 class Meetup(Base):
     """A meetup of one territory. `sequence` counts the changes calendar apps must see
@@ -25,7 +27,7 @@ class Meetup(Base):
     territory_id: Mapped[int] = mapped_column(ForeignKey("territories.id"), index=True)
     organiser_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     title: Mapped[str] = mapped_column(String(120))
-    starts_at: Mapped[datetime] = mapped_column(index=True)
+    starts_at: Mapped[datetime] = mapped_column(index=True)  # MEETUP_START_INDEX
     place: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     capacity: Mapped[int | None] = mapped_column(Integer)
@@ -33,7 +35,7 @@ class Meetup(Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     concluded_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # digests: meetups proposed
     updated_at: Mapped[datetime]
 
 

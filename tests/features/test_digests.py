@@ -239,6 +239,40 @@ async def test_building_a_digest_takes_the_same_queries_for_2_or_6_territories(
     await bot.stop()
 
 
+# Tables whose rows pile up with the cooperative's history: a digest reads the period's rows
+# of these through an index, never all of them (SQLite's plans, which have no statistics).
+HISTORY = ("ideas", "idea_supports", "idea_events", "meetups", "meetup_answers", "polls",
+           "poll_votes", "audit_log")
+
+
+async def test_staff_digests_read_the_periods_rows_not_the_whole_history(
+        sqlite_url: str) -> None:
+    bot = await Bot.started(sqlite_url, staff=["anna"], ideas={"daily_limit": 50},
+                            limits={"commands_per_minute": 1000})
+    start = bot.clock.now()
+    await bot.send("anna", "sede", "/staff")
+    await busy_week(bot, await territory(bot, "Milano"), 0)
+    bot.clock.advance(timedelta(hours=1))
+    statements: list[tuple[str, object]] = []
+    engine = bot.app.db.engine.sync_engine
+
+    def keep(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
+        statements.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    for kind in ("staff_weekly", "staff"):
+        await digest(bot, "sede", kind, start, bot.clock.now())
+    event.remove(engine, "before_cursor_execute", keep)
+    plans = await bot.app.db.run(lambda conn: [
+        row[-1] for sql, params in statements if sql.lstrip().startswith("SELECT")
+        for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)])
+    await bot.stop()
+    assert any(step.startswith("SEARCH meetups") for step in plans)
+    assert [step for step in plans
+            if step.startswith(tuple(f"SCAN {table} " for table in HISTORY))
+            or step in {f"SCAN {table}" for table in HISTORY}] == []
+
+
 async def test_the_territory_digest_looks_14_days_ahead_for_meetups(sqlite_url: str) -> None:
     bot = await Bot.started(sqlite_url)  # Tuesday 1 December 2026
     start = bot.clock.now()
