@@ -9,7 +9,9 @@ message (a card, a question that its author's next choice edits) is compared by 
 text only: edited twice within a batch it is sent once, in its last version, and so takes
 the place of that version among the plain ones.
 
-Examples: PIAZZABOT_FUZZ_EXAMPLES (default 25; the dedicated run uses more).
+On SQLite and on PostgreSQL: each event of a batch runs in a savepoint, and a refused one
+is rolled back to it, which each database (and `storage.postgres`, on PostgreSQL) must get
+right. Examples: PIAZZABOT_FUZZ_EXAMPLES (default 25; the dedicated run uses more).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -24,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.events import Event
+from tests.conftest import postgres_database
 from tests.fuzz.test_hostile_input import COMMANDS, EXAMPLES, FRAGMENTS
 from tests.support import Bot
 
@@ -38,23 +42,31 @@ said = st.tuples(st.sampled_from(SENDERS), st.sampled_from(COMMANDS), arguments,
                  st.booleans())  # the last: repeat an earlier event id (a redelivery)
 
 
-@pytest.fixture(scope="module")
-def bots(loop: asyncio.AbstractEventLoop,
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def bots(request: pytest.FixtureRequest, loop: asyncio.AbstractEventLoop,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Bot, Bot]]:
     folder: Path = tmp_path_factory.mktemp("batches")
+    databases = AsyncExitStack()
 
     async def started(name: str) -> Bot:
-        bot = await Bot.started(f"sqlite+aiosqlite:///{folder / name}.db", staff=["anna"],
-                                limits={"commands_per_minute": 1_000_000})
+        url = (f"sqlite+aiosqlite:///{folder / name}.db" if request.param == "sqlite"
+               else await databases.enter_async_context(postgres_database()))
+        bot = await Bot.started(url, staff=["anna"], limits={"commands_per_minute": 1_000_000})
         bot.admins.add(("giulia", "milano"))
         await bot.send("giulia", "milano", "/territorio Milano")
         await bot.send("marco", "dm-marco", "/territorio Milano")
         return bot
 
-    pair = (loop.run_until_complete(started("single")), loop.run_until_complete(started("batch")))
+    try:
+        pair = (loop.run_until_complete(started("single")),
+                loop.run_until_complete(started("batch")))
+    except BaseException:
+        loop.run_until_complete(databases.aclose())
+        raise
     yield pair
     for bot in pair:
         loop.run_until_complete(bot.stop())
+    loop.run_until_complete(databases.aclose())
 
 
 LINK_CODE = re.compile(r"\b[A-Z0-9]{8}\b")  # /collega's one-time codes: random by design
