@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from storage.db import Database
 from tests.support import require_or_skip
 
 PG_ADMIN = os.environ.get("PIAZZABOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -55,6 +56,27 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/test.db"
+
+
+async def _upgraded(url: str) -> AsyncIterator[Database]:
+    database = Database(url)
+    await database.upgrade()
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A `Database` on `database_url` (both databases), its schema made by the migrations."""
+    async for database in _upgraded(database_url):
+        yield database
+
+
+@pytest.fixture
+async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
+    """The same on SQLite only."""
+    async for database in _upgraded(sqlite_url):
+        yield database
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -5,7 +5,6 @@ when someone listens."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,14 +33,6 @@ EXPIRING = core.Statement(  # a list given each time, of values with a processor
     .where(ActionToken.expires_at.in_(bindparam("times", expanding=True)),
            ActionToken.kind.in_(["support", "publish"]), ActionToken.slot == bindparam("slot"))
     .order_by(ActionToken.token))
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.upgrade()
-    yield database
-    await database.dispose()
 
 
 def territory(name: str, created_at: datetime = NOW) -> dict[str, object]:
