@@ -45,6 +45,7 @@ from bot.sanitize import clean_event
 from storage import core
 from storage.db import Database, insert_or_skip
 from storage.models import ActionToken, Chat, Conversation, ProcessedEvent
+from storage.savepoints import Savepoint, event_savepoint
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,11 @@ class Dispatcher:
             async with self.db.transaction() as session:
                 fresh = await self._claim_all(session, events)
                 await prefetch_contexts(session, list(compress(events, fresh)))
-                outcomes = [await self._process(session, event) if new else None
+                # One event alone takes the ORM's savepoint, which survives a failed flush;
+                # a batch the lighter one, and is taken again one event at a time if the
+                # transaction fails (`storage.savepoints`).
+                savepoint = core.savepoint if sum(fresh) < 2 else event_savepoint
+                outcomes = [await self._process(session, event, savepoint) if new else None
                             for event, new in zip(events, fresh, strict=True)]
         except IntegrityError:
             if len(events) > 1:
@@ -128,7 +133,8 @@ class Dispatcher:
                 metrics.DUPLICATES.labels(event.platform).inc()
         return fresh
 
-    async def _process(self, session: AsyncSession, event: Event) -> ActionOutcome | None:
+    async def _process(self, session: AsyncSession, event: Event,
+                       savepoint: Savepoint) -> ActionOutcome | None:
         metrics.EVENTS.labels(event.platform, type(event).__name__).inc()
         if isinstance(event, ChatMovedEvent):
             await session.run_sync(_move_chat, event)
@@ -138,11 +144,11 @@ class Dispatcher:
             await self._membership(session, event)
             return None
         ctx = await load_context(session, self.services, event)
-        return await self._run(ctx)
+        return await self._run(ctx, savepoint)
 
-    async def _run(self, ctx: Context) -> ActionOutcome | None:
+    async def _run(self, ctx: Context, savepoint: Savepoint) -> ActionOutcome | None:
         try:
-            async with core.savepoint(ctx.session):
+            async with savepoint(ctx.session):
                 return await self._route(ctx)
         except UserError as refusal:
             await ctx.reply(refusal.text)

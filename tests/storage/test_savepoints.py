@@ -1,18 +1,21 @@
 """Savepoints, as every event runs in one (`bot.dispatcher`): a failed one undoes its own
 work only, nested ones included. On PostgreSQL they all share one name
-(`storage.postgres`), so what is undone must still be exactly the savepoint's."""
+(`storage.postgres`), so what is undone must still be exactly the savepoint's; a batch's
+events take a lighter savepoint (`storage.savepoints`), which must put the session back
+as the ORM's does."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import core
 from storage.db import Database
 from storage.models import Territory
+from storage.savepoints import event_savepoint
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -101,5 +104,57 @@ async def test_postgres_savepoints_are_one_prepared_statement(database_url: str)
             "SAVEPOINT piazzabot_savepoint", "ROLLBACK TO SAVEPOINT piazzabot_savepoint",
             "RELEASE SAVEPOINT piazzabot_savepoint"]
         assert await names(db) == ["Fano", "Gubbio"]
+    finally:
+        await db.dispose()
+
+
+# `storage.savepoints.event_savepoint`: the lighter savepoint of a batch's events puts the
+# session back as the ORM's would.
+
+
+async def test_a_failed_event_takes_its_objects_and_changes_back(database_url: str) -> None:
+    db = Database(database_url)
+    await db.upgrade()
+    try:
+        async with db.transaction() as session:
+            kept, changed, doomed = territory("Lecco"), territory("Monza"), territory("Novara")
+            session.add_all([kept, changed, doomed])
+            await session.flush()
+            with pytest.raises(Refused):
+                async with event_savepoint(session):
+                    added = territory("Olbia")
+                    session.add(added)
+                    changed.name = "Monza e Brianza"
+                    await session.delete(doomed)
+                    await session.flush()
+                    pending = territory("Padova")
+                    session.add(pending)
+                    raise Refused
+            assert added not in session and pending not in session
+            assert "name" in inspect(changed).expired_attributes
+            await session.refresh(changed)  # what a read does, on an async session explicitly
+            assert changed.name == "Monza"
+            assert await session.get(Territory, doomed.id) is not None
+            async with event_savepoint(session):  # the next event goes on from there
+                session.add(territory("Quarto"))
+        assert await names(db) == ["Lecco", "Monza", "Novara", "Quarto"]
+    finally:
+        await db.dispose()
+
+
+async def test_a_refusal_that_changed_nothing_leaves_the_session_as_it_was(
+        database_url: str) -> None:
+    db = Database(database_url)
+    await db.upgrade()
+    try:
+        async with db.transaction() as session:
+            place = territory("Rho")
+            session.add(place)
+            await session.flush()
+            with pytest.raises(Refused):
+                async with event_savepoint(session):
+                    raise Refused
+            assert not inspect(place).expired_attributes  # loaded objects stay loaded
+            assert place.name == "Rho"
     finally:
         await db.dispose()
