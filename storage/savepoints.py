@@ -15,9 +15,16 @@ goes back to it (ROLLBACK TO) and the session's objects are put back as the ORM 
 - if it changed anything through the ORM (flushed, or left changes), every object is
   expired, to be reloaded from the database when next read.
 
-The savepoint has one name on both databases (see `storage.postgres`), and one rolled back
-to is released at once, so that the newest of the name is always the one meant. ORM
-savepoints (`session.begin_nested()`) may nest inside it.
+Every savepoint, this one and the ORM's (`OneName`, the mixin of both dialects), has one
+name and goes straight to the driver (`core.plain`). asyncpg prepares each statement text
+it has not seen in a round trip of its own, and SQLAlchemy names each savepoint anew
+(`sa_savepoint_7`, …): on PostgreSQL every event paid four round trips for its SAVEPOINT
+and RELEASE, and pushed other statements out of the statement cache (bench/README.md,
+session 9). SQLite and PostgreSQL allow one name: ROLLBACK TO and RELEASE name the newest
+savepoint of it, and savepoints nest strictly (the last begun is the first ended), so the
+newest is always the one meant — provided each is gone once ended: ROLLBACK TO keeps its
+savepoint, so it is released at once after (only a failed event pays that). ORM
+savepoints (`session.begin_nested()`) may nest inside an event's.
 
 What the ORM's nested transaction also gives, and this does not: a flush that fails inside
 it rolls back only the nested transaction, where here the ORM rolls back the whole
@@ -33,7 +40,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import Connection, event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -41,7 +48,7 @@ from storage import core
 
 # `event_savepoint`, or `storage.core.savepoint` (the ORM's)
 Savepoint = Callable[[AsyncSession], AbstractAsyncContextManager[None]]
-NAME = "piazzabot_event"
+NAME = "piazzabot_savepoint"
 _OPEN = "piazzabot.event_savepoint"  # session.info: the open savepoint's `_Changes`
 
 
@@ -86,22 +93,48 @@ def _pending(session: Session) -> bool:
     return bool(session.new or session.dirty or session.deleted)
 
 
+def begin(connection: Connection) -> None:
+    core.plain(connection, f"SAVEPOINT {NAME}")
+
+
+def release(connection: Connection) -> None:
+    core.plain(connection, f"RELEASE SAVEPOINT {NAME}")
+
+
+def roll_back_to(connection: Connection) -> None:
+    core.plain(connection, f"ROLLBACK TO SAVEPOINT {NAME}")
+    # Left in place, it would be the newest of the name: an enclosing savepoint's
+    # ROLLBACK TO would stop at it and keep what was done before.
+    release(connection)
+
+
+class OneName:
+    """A dialect's savepoints (SQLAlchemy's `begin_nested`) under `NAME`, on the driver."""
+
+    def do_savepoint(self, connection: Connection, name: str) -> None:
+        begin(connection)
+
+    def do_release_savepoint(self, connection: Connection, name: str) -> None:
+        release(connection)
+
+    def do_rollback_to_savepoint(self, connection: Connection, name: str) -> None:
+        roll_back_to(connection)
+
+
 def _begin(session: Session) -> None:
     if _pending(session):
         session.flush()
-    core.plain(session.connection(), f"SAVEPOINT {NAME}")
+    begin(session.connection())
 
 
 def _end(session: Session) -> None:
     if _pending(session):
         session.flush()
-    core.plain(session.connection(), f"RELEASE SAVEPOINT {NAME}")
+    release(session.connection())
 
 
 def _undo(session: Session, changes: _Changes) -> None:
-    connection = session.connection()
-    core.plain(connection, f"ROLLBACK TO SAVEPOINT {NAME}")
-    core.plain(connection, f"RELEASE SAVEPOINT {NAME}")
+    roll_back_to(session.connection())
     changed = changes.changed or bool(session.dirty)
     gone = [*session.new, *session.deleted, *changes.flushed, *changes.deleted]
     for instance in gone:

@@ -27,15 +27,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, pool
+from sqlalchemy import pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.sql.expression import FromClause, SavepointClause
+from sqlalchemy.sql.expression import FromClause
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
-from storage import core
+from storage.savepoints import OneName
 
 DRIVER = "piazzabot_inline"
 LOCK_WAIT_SECONDS = 10.0
@@ -95,9 +95,12 @@ class InlineSQLiteCompiler(SQLiteCompiler):
         return text
 
 
-class InlineSQLiteDialect(SQLiteDialect_pysqlite):
+class InlineSQLiteDialect(OneName, SQLiteDialect_pysqlite):
     """pysqlite's dialect, for the async engine: same SQL, same types, same connect
-    arguments (query options such as `?mode=ro&uri=true` included); and table hints."""
+    arguments (query options such as `?mode=ro&uri=true` included); table hints; and
+    savepoints under one name, straight to the driver (`storage.savepoints`: through
+    `Connection.execute` each SAVEPOINT and RELEASE was compiled anew, its name changing,
+    and cost about as much as the event's own statements)."""
 
     driver = DRIVER
     statement_compiler = InlineSQLiteCompiler
@@ -110,22 +113,6 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
         # a connection from another.
         options.update(factory=PatientConnection, check_same_thread=False)
         return args, options
-
-    # Every event runs in a savepoint (bot.dispatcher); through `Connection.execute` each
-    # SAVEPOINT and RELEASE is compiled anew (its name changes) and costs about as much as
-    # the event's own statements. Unless someone listens (echo, before_cursor_execute), they
-    # go to the driver as they are (`core.plain`).
-    def do_savepoint(self, connection: Connection, name: str) -> None:
-        core.plain(connection, f"SAVEPOINT {self._savepoint_name(name)}")
-
-    def do_release_savepoint(self, connection: Connection, name: str) -> None:
-        core.plain(connection, f"RELEASE SAVEPOINT {self._savepoint_name(name)}")
-
-    def do_rollback_to_savepoint(self, connection: Connection, name: str) -> None:
-        core.plain(connection, f"ROLLBACK TO SAVEPOINT {self._savepoint_name(name)}")
-
-    def _savepoint_name(self, name: str) -> str:
-        return self.identifier_preparer.format_savepoint(SavepointClause(name))
 
     @classmethod
     def get_pool_class(cls, url: URL) -> type[pool.Pool]:
