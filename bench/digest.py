@@ -170,7 +170,8 @@ async def build(db: Database, scale: Scale, seed: int) -> dict[str, int]:
                 share = min(per_territory, rng.randint(0, round(2 * mean)))
                 for member in rng.sample(people(idea_places[i]), share):
                     later = idea_times[i] + timedelta(days=rng.random() * 30)
-                    yield {"idea_id": i, "member_id": member, "created_at": min(later, NOW)}
+                    yield {"idea_id": i, "member_id": member, "territory_id": idea_places[i],
+                           "created_at": min(later, NOW)}
 
         counts["idea_supports"] = await _load(conn, IdeaSupport.__table__, supports())
         counts["idea_events"] = await _load(conn, IdeaEvent.__table__, (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digests.sections import DigestScope, SectionResult
@@ -21,7 +21,7 @@ from bot.ideas import store
 from bot.ideas.card import line, status_name
 from bot.ideas.parsing import shorten
 from bot.messages import Block, Bold, BulletList, Inline, Paragraph, Text
-from storage.models.ideas import IDEA_LOOKUP_INDEX, Idea, IdeaEvent, IdeaSupport
+from storage.models.ideas import SUPPORTS_PERIOD_INDEX, Idea, IdeaEvent, IdeaSupport
 
 MAX_IDEAS = 10  # of each kind in one digest
 MAX_TOP = 5  # the most supported ideas in a staff digest
@@ -34,6 +34,21 @@ ANSWERED_METRIC = N_("Ideas answered")
 
 def _visible(scope: DigestScope) -> tuple:
     return scope.in_territories(Idea.territory_id), Idea.hidden.is_(None)
+
+
+def _supports(scope: DigestScope) -> Select[tuple[int, ...]]:
+    """Supports to the scope's visible ideas in its period, without reading the ideas: a
+    support holds its idea's territory, and the few hidden ideas are left out by id. Weeks
+    of supports each looked up in `ideas` cost a staff digest half its counting time."""
+    hidden = select(Idea.id).where(Idea.hidden.is_not(None))
+    query = select().where(scope.in_territories(IdeaSupport.territory_id),
+                           IdeaSupport.idea_id.not_in(hidden),
+                           *scope.during(IdeaSupport.created_at))
+    if scope.for_staff:
+        # SQLite, without statistics, would walk every support ever given in territory
+        # order (to spare the grouping a sort) rather than the period's.
+        query = query.with_hint(IdeaSupport, f"INDEXED BY {SUPPORTS_PERIOD_INDEX}", "sqlite")
+    return query
 
 
 async def ideas_section(session: AsyncSession, scope: DigestScope) -> SectionResult:
@@ -58,13 +73,9 @@ async def _count(session: AsyncSession, scope: DigestScope, result: SectionResul
         .where(*visible, *scope.during(Idea.created_at))
         .group_by(Idea.territory_id, Idea.author_id)))
     result.count_members(SUPPORTS_METRIC, await session.execute(
-        select(Idea.territory_id, IdeaSupport.member_id, *scope.tally(IdeaSupport.created_at))
-        .join(Idea, Idea.id == IdeaSupport.idea_id)
-        .where(*visible, *scope.during(IdeaSupport.created_at))
-        .group_by(Idea.territory_id, IdeaSupport.member_id)
-        # Weeks of supports, each joined to its idea: SQLite, without statistics, would read
-        # the ideas' wide rows rather than this narrow index (a third of the query's time).
-        .with_hint(Idea, f"INDEXED BY {IDEA_LOOKUP_INDEX}", "sqlite")))
+        _supports(scope).add_columns(IdeaSupport.territory_id, IdeaSupport.member_id,
+                                     *scope.tally(IdeaSupport.created_at))
+        .group_by(IdeaSupport.territory_id, IdeaSupport.member_id)))
     result.count(ANSWERED_METRIC, await session.execute(
         select(Idea.territory_id,
                *scope.tally(IdeaEvent.created_at, IdeaEvent.idea_id, unique=True))
@@ -124,8 +135,7 @@ async def _most_supported(session: AsyncSession, scope: DigestScope) -> list[Blo
     """Staff: the ideas that gained the most supports in the period, across territories."""
     gained = func.count().label("gained")
     rows = (await session.execute(
-        select(IdeaSupport.idea_id, gained).join(Idea, Idea.id == IdeaSupport.idea_id)
-        .where(*_visible(scope), *scope.during(IdeaSupport.created_at))
+        _supports(scope).add_columns(IdeaSupport.idea_id, gained)
         .group_by(IdeaSupport.idea_id).order_by(gained.desc(), IdeaSupport.idea_id)
         .limit(MAX_TOP))).all()
     if not rows:

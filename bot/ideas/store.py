@@ -200,7 +200,8 @@ async def add_support(session: AsyncSession, idea: IdeaFields, member: Member,
     """False if the member already supported the idea (also when a concurrent transaction
     recorded it first): one statement."""
     return bool(await core.write(session, _SUPPORT[session.get_bind().dialect.name], {
-        "idea_id": idea.id, "member_id": member.id, "created_at": now}))
+        "idea_id": idea.id, "member_id": member.id, "territory_id": idea.territory_id,
+        "created_at": now}))
 
 
 async def remove_support(session: AsyncSession, idea: IdeaFields, member: Member) -> bool:

@@ -30,8 +30,7 @@ def _known(territory_id: int) -> Select[tuple[int]]:
         select(MeetupAnswer.member_id).join(Meetup, Meetup.id == MeetupAnswer.meetup_id)
         .where(Meetup.territory_id == territory_id),
         select(Idea.author_id).where(Idea.territory_id == territory_id),
-        select(IdeaSupport.member_id).join(Idea, Idea.id == IdeaSupport.idea_id)
-        .where(Idea.territory_id == territory_id),
+        select(IdeaSupport.member_id).where(IdeaSupport.territory_id == territory_id),
     )  # type: ignore[return-value]
 
 

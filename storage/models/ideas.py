@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.core import Base
 
-IDEA_LOOKUP_INDEX = "ix_ideas_id_hidden_territory"
+HIDDEN_IDEAS_INDEX = "ix_ideas_hidden"
+SUPPORTS_PERIOD_INDEX = "ix_idea_supports_created"
 
 
 class Idea(Base):
@@ -26,11 +27,13 @@ class Idea(Base):
     __table_args__ = (
         Index("ix_ideas_territory_created", "territory_id", "created_at"),
         Index("ix_ideas_author_created", "author_id", "created_at"),
-        # Digests for staff (all territories at once): ideas of a period, ideas waiting.
-        Index("ix_ideas_created_at", "created_at"),
+        # Digests for staff (all territories at once): ideas of a period, read from the
+        # index alone (where, by whom, whether hidden); ideas waiting.
+        Index("ix_ideas_created", "created_at", "territory_id", "author_id", "hidden"),
         Index("ix_ideas_status_hidden_created", "status", "hidden", "created_at"),
-        # Staff digests: a support's idea, its territory and visibility (`bot.ideas.digest`).
-        Index(IDEA_LOOKUP_INDEX, "id", "hidden", "territory_id"),
+        # The few hidden ideas, whose supports digests leave out (`bot.ideas.digest`).
+        Index(HIDDEN_IDEAS_INDEX, "id", sqlite_where=text("hidden IS NOT NULL"),
+              postgresql_where=text("hidden IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,16 +57,21 @@ class IdeaTheme(Base):
 
 
 class IdeaSupport(Base):
-    """A member supports an idea; at most once (the primary key says so)."""
+    """A member supports an idea; at most once (the primary key says so). `territory_id` is
+    the idea's (which never changes), kept here so that digests count a period's supports
+    by territory from an index alone, without looking each idea up."""
 
     __tablename__ = "idea_supports"
     __table_args__ = (
-        # digests: the supports of a period, read from the index alone (who, for which idea)
-        Index("ix_idea_supports_created_idea_member", "created_at", "idea_id", "member_id"),
+        # Staff digests: the supports of a period (where, who, for which idea).
+        Index(SUPPORTS_PERIOD_INDEX, "created_at", "territory_id", "member_id", "idea_id"),
+        # A territory's digest, and the members a territory knows (`bot.polls.members`).
+        Index("ix_idea_supports_territory", "territory_id", "created_at", "member_id"),
     )
 
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    territory_id: Mapped[int] = mapped_column(ForeignKey("territories.id"))
     created_at: Mapped[datetime]
 
 

@@ -44,14 +44,18 @@ class MeetupAnswer(Base):
     `queue` orders the waiting list: the lowest waits longest."""
 
     __tablename__ = "meetup_answers"
-    __table_args__ = (UniqueConstraint("meetup_id", "member_id"),)
+    __table_args__ = (
+        UniqueConstraint("meetup_id", "member_id"),
+        # Digests: who answered in a period, from the index alone.
+        Index("ix_meetup_answers_answered", "answered_at", "meetup_id", "member_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meetup_id: Mapped[int] = mapped_column(ForeignKey("meetups.id"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     answer: Mapped[str] = mapped_column(String(8))
     queue: Mapped[int | None] = mapped_column(Integer)
-    answered_at: Mapped[datetime] = mapped_column(index=True)  # digests: who took part
+    answered_at: Mapped[datetime]
 
 
 class MeetupReminder(Base):

@@ -75,7 +75,8 @@ class PollVote(Base):
     __table_args__ = (
         UniqueConstraint("option_id", "member_id"),
         Index("ix_poll_votes_poll_member", "poll_id", "member_id"),
-        Index("ix_poll_votes_voted_at", "voted_at"),
+        # Digests: who answered in a period, from the index alone.
+        Index("ix_poll_votes_voted", "voted_at", "poll_id", "member_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,6 +28,7 @@ from bot.outbox import Outbox
 from storage.db import Database
 from storage.models import Chat
 from storage.models.digests import DigestRun
+from storage.models.ideas import HIDDEN_IDEAS_INDEX
 from tests.support import Bot, run_script
 
 ROME = ZoneInfo("Europe/Rome")
@@ -243,6 +244,8 @@ async def test_building_a_digest_takes_the_same_queries_for_2_or_6_territories(
 # of these through an index, never all of them (SQLite's plans, which have no statistics).
 HISTORY = ("ideas", "idea_supports", "idea_events", "meetups", "meetup_answers", "polls",
            "poll_votes", "audit_log")
+# ...except the index of hidden ideas alone, whose supports are left out: a handful.
+FEW = f"SCAN ideas USING INDEX {HIDDEN_IDEAS_INDEX}"
 
 
 async def test_staff_digests_read_the_periods_rows_not_the_whole_history(
@@ -268,8 +271,9 @@ async def test_staff_digests_read_the_periods_rows_not_the_whole_history(
         for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)])
     await bot.stop()
     assert any(step.startswith("SEARCH meetups") for step in plans)
+    assert FEW in plans
     assert [step for step in plans
-            if step.startswith(tuple(f"SCAN {table} " for table in HISTORY))
+            if (step.startswith(tuple(f"SCAN {table} " for table in HISTORY)) and step != FEW)
             or step in {f"SCAN {table}" for table in HISTORY}] == []
 
 
