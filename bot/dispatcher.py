@@ -96,7 +96,7 @@ class Dispatcher:
 
     async def _handle_together(self, events: Sequence[Event]) -> list[ActionOutcome | None]:
         try:
-            async with self.db.transaction() as session:
+            async with self.db.transaction(posting=True) as session:
                 fresh = await self._claim_all(session, events)
                 await prefetch_contexts(session, list(compress(events, fresh)))
                 # One event alone takes the ORM's savepoint, which survives a failed flush;

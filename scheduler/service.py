@@ -121,7 +121,7 @@ class SchedulerService:
         """`work` in a transaction of its own, then what it wrote delivered; a failure is
         logged and rolled back (what it would have done stays due)."""
         try:
-            async with self.db.transaction() as session:
+            async with self.db.transaction(posting=True) as session:
                 outbox = Outbox(session, self.services.clock, self.services.platforms,
                                 self.services.config.timezone)
                 await work(JobContext(session, self.services, outbox, now))

@@ -159,14 +159,24 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work is committed on leaving the block, rolled back on error."""
+    async def transaction(self, *, posting: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session whose work is committed on leaving the block, rolled back on error.
+
+        `posting`: the transaction may write messages to the outbox. Delivery sends each
+        destination's messages in the order of their ids, so transactions that post must
+        commit in that order too: they take turns from their start to their end. SQLite's
+        `BEGIN IMMEDIATE` makes every transaction do so; on PostgreSQL, where a row's id
+        comes from a sequence as it is inserted, a posting transaction first takes a
+        transaction-scoped advisory lock (`postgres.TAKE_TURN`) — before any row lock, so
+        taking turns cannot deadlock."""
         async with self.sessions() as session, session.begin():
             if self.dialect == "sqlite":
                 # The connection, and the write lock of its BEGIN IMMEDIATE, from the start:
                 # from then on `storage.core` runs statements without leaving the loop.
                 await session.connection()
                 session.info[core.INLINE] = True
+            elif posting:
+                await core.rows(session, postgres.TAKE_TURN)
             yield session
 
     async def run(self, work: Callable[[Connection], T]) -> T:

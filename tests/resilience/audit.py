@@ -22,9 +22,10 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from tests.resilience.platform import Call, RecordingEmulator
-from tests.resilience.snapshot import Snapshot
+from tests.resilience.snapshot import OutboxRow, Snapshot
 from tests.resilience.workload import Action, Reminder
 
 ALREADY = ("Sostieni già", "Era già segnato")
@@ -102,7 +103,7 @@ def audit(actions: Sequence[Action], emu: RecordingEmulator, snapshot: Snapshot,
         if len(replies) > 1 or (action.kind == "press" and answers[action.query_id] > 1):
             result.duplicates.append(f"{name}: answered {max(len(replies), 1)} times")
     _check_outbox(snapshot, ledger, result)
-    _check_order(snapshot, result)
+    _check_order(snapshot, ledger, result)
     _check_messages(ledger, result)
     _check_resends(ledger, kills, launches, result)
     if reminder is not None:
@@ -154,19 +155,26 @@ def _check_outbox(snapshot: Snapshot, ledger: Ledger, result: Audit) -> None:
                                "which the platform never accepted")
 
 
-def _check_order(snapshot: Snapshot, result: Audit) -> None:
+def _check_order(snapshot: Snapshot, ledger: Ledger, result: Audit) -> None:
     """In each chat, messages appeared in the order their rows were written: message ids
     grow in a chat, so the first row naming each message must name them in growing order
     (later rows of a card edit the message its first row posted)."""
-    posted: dict[int, list[int]] = {}
+    posted: dict[int, list[OutboxRow]] = {}
     seen: set[tuple[int, int]] = set()
     for row in snapshot.outbox:  # in id order
         if row.state == "sent" and row.message_id and (row.chat, row.message_id) not in seen:
             seen.add((row.chat, row.message_id))
-            posted.setdefault(row.chat, []).append(row.message_id)
-    for chat, ids in posted.items():
+            posted.setdefault(row.chat, []).append(row)
+    texts = {message_key(call): text_of(call)[:40] for call in ledger.sends}
+    for chat, rows in posted.items():
+        ids = [row.message_id for row in rows]
         if ids != sorted(ids):
-            result.problems.append(f"messages out of order in {chat}: {ids}")
+            late = [f"row {a.id} ({a.key}: {texts.get((chat, a.message_id or 0))!r}) got "
+                    f"{a.message_id}, row {b.id} ({b.key}: "
+                    f"{texts.get((chat, b.message_id or 0))!r}) {b.message_id}"
+                    for a, b in pairwise(rows) if (a.message_id or 0) > (b.message_id or 0)]
+            result.problems.append(f"messages out of order in {chat}: {ids}; "
+                                   + "; ".join(late))
 
 
 def _check_messages(ledger: Ledger, result: Audit) -> None:
