@@ -23,12 +23,13 @@ from datetime import datetime, tzinfo
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal_column, true
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal_column, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from bot.messages import Block, Inline, Text
 from bot.outbox import Target
+from storage import core
 from storage.models import Territory
 
 if TYPE_CHECKING:
@@ -125,6 +126,13 @@ class DigestScope:
         counted = literal_column("1") if value is None else value
         return [_count(case((and_(moment >= start, moment < end), counted)), unique)
                 for start, end in self.counted_periods]
+
+
+async def count_rows(session: AsyncSession, query: Select[Any]) -> list[Any]:
+    """The rows of a count query (`DigestScope.tally`), read straight from the driver
+    (`storage.core`): a staff digest's run to tens of thousands of plain numbers, which the
+    ORM's result machinery took a quarter of the digest's time to hand over."""
+    return await core.rows(session, core.Statement(query))
 
 
 def _count(value: Any, unique: bool) -> ColumnElement[int]:

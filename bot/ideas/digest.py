@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digests.sections import DigestScope, SectionResult
+from bot.digests.sections import DigestScope, SectionResult, count_rows
 from bot.i18n import N_
 from bot.ideas import store
 from bot.ideas.card import line, status_name
@@ -68,15 +68,15 @@ async def ideas_section(session: AsyncSession, scope: DigestScope) -> SectionRes
 async def _count(session: AsyncSession, scope: DigestScope, result: SectionResult) -> None:
     """Three grouped queries: ideas proposed (by author), supports (by supporter), answers."""
     visible = _visible(scope)
-    result.count_members(PROPOSED_METRIC, await session.execute(
+    result.count_members(PROPOSED_METRIC, await count_rows(session,
         select(Idea.territory_id, Idea.author_id, *scope.tally(Idea.created_at))
         .where(*visible, *scope.during(Idea.created_at))
         .group_by(Idea.territory_id, Idea.author_id)))
-    result.count_members(SUPPORTS_METRIC, await session.execute(
+    result.count_members(SUPPORTS_METRIC, await count_rows(session,
         _supports(scope).add_columns(IdeaSupport.territory_id, IdeaSupport.member_id,
                                      *scope.tally(IdeaSupport.created_at))
         .group_by(IdeaSupport.territory_id, IdeaSupport.member_id)))
-    result.count(ANSWERED_METRIC, await session.execute(
+    result.count(ANSWERED_METRIC, await count_rows(session,
         select(Idea.territory_id,
                *scope.tally(IdeaEvent.created_at, IdeaEvent.idea_id, unique=True))
         .join(Idea, Idea.id == IdeaEvent.idea_id)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digests.sections import DigestScope, SectionResult
+from bot.digests.sections import DigestScope, SectionResult, count_rows
 from bot.i18n import N_
 from bot.meetups.listing import answer_counts, line
 from bot.meetups.store import GOING
@@ -76,17 +76,17 @@ async def _count(session: AsyncSession, scope: DigestScope, result: SectionResul
         # planned, in territory order to spare a sort, rather than the period's.
         held_query = held_query.with_hint(Meetup, f"INDEXED BY {MEETUP_START_INDEX}",
                                           "sqlite")
-    rows = (await session.execute(held_query)).all()
+    rows = await count_rows(session, held_query)
     periods = len(held)
     result.count(HELD_METRIC, ((row[0], *row[1:1 + periods]) for row in rows))
     result.count(GOING_METRIC, ((row[0], *row[1 + periods:]) for row in rows))
-    result.took_part(await session.execute(
+    result.took_part(await count_rows(session,
         select(Meetup.territory_id, MeetupAnswer.member_id,
                *scope.tally(MeetupAnswer.answered_at))
         .join(Meetup, Meetup.id == MeetupAnswer.meetup_id)
         .where(in_scope, *scope.during(MeetupAnswer.answered_at))
         .group_by(Meetup.territory_id, MeetupAnswer.member_id)))
-    result.took_part(await session.execute(
+    result.took_part(await count_rows(session,
         select(Meetup.territory_id, Meetup.organiser_id, *scope.tally(Meetup.created_at))
         .where(in_scope, *scope.during(Meetup.created_at))
         .group_by(Meetup.territory_id, Meetup.organiser_id)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digests.sections import DigestScope, SectionResult
+from bot.digests.sections import DigestScope, SectionResult, count_rows
 from bot.i18n import N_
 from bot.messages import BulletList, Inline, Paragraph, Text
 from bot.polls import scoring
@@ -48,11 +48,11 @@ async def polls_section(session: AsyncSession, scope: DigestScope) -> SectionRes
     result = SectionResult()
     in_scope = scope.in_territories(Poll.territory_id)
     if scope.counting:
-        result.count(CLOSED_METRIC, await session.execute(
+        result.count(CLOSED_METRIC, await count_rows(session,
             select(Poll.territory_id, *scope.tally(Poll.closed_at))
             .where(in_scope, *scope.during(Poll.closed_at))
             .group_by(Poll.territory_id)))
-        result.count_members(ANSWERS_METRIC, await session.execute(
+        result.count_members(ANSWERS_METRIC, await count_rows(session,
             select(Poll.territory_id, PollVote.member_id, *scope.tally(PollVote.voted_at))
             .join(Poll, Poll.id == PollVote.poll_id)
             .where(in_scope, *scope.during(PollVote.voted_at))
