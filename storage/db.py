@@ -153,6 +153,7 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            sync_session_class=TransactionSession)
         self._uncut: set[asyncio.Task[Any]] = set()
+        self._posting = asyncio.Lock()  # see `transaction`
 
     @property
     def dialect(self) -> str:
@@ -164,19 +165,23 @@ class Database:
 
         `posting`: the transaction may write messages to the outbox. Delivery sends each
         destination's messages in the order of their ids, so transactions that post must
-        commit in that order too: they take turns from their start to their end. SQLite's
-        `BEGIN IMMEDIATE` makes every transaction do so; on PostgreSQL, where a row's id
-        comes from a sequence as it is inserted, a posting transaction first takes a
-        transaction-scoped advisory lock (`postgres.TAKE_TURN`) — before any row lock, so
-        taking turns cannot deadlock."""
+        commit in that order too: they take turns, from before their start to after their
+        end. SQLite's `BEGIN IMMEDIATE` makes every transaction do so. On PostgreSQL, where
+        a row's id comes from a sequence as it is inserted, posting transactions take
+        turns in the process (one process serves every platform): a lock of the event loop,
+        which costs nothing, where an advisory lock in the database cost a round trip, some
+        160 µs, each transaction (bench/README.md, session 10). Taken before the
+        transaction begins, it is never waited for while holding a row lock."""
+        if posting and self.dialect != "sqlite":
+            async with self._posting, self.transaction() as session:
+                yield session
+            return
         async with self.sessions() as session, session.begin():
             if self.dialect == "sqlite":
                 # The connection, and the write lock of its BEGIN IMMEDIATE, from the start:
                 # from then on `storage.core` runs statements without leaving the loop.
                 await session.connection()
                 session.info[core.INLINE] = True
-            elif posting:
-                await core.rows(session, postgres.TAKE_TURN)
             yield session
 
     async def run(self, work: Callable[[Connection], T]) -> T:

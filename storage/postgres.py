@@ -8,18 +8,13 @@ every event (`storage.savepoints`).
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL, make_url
 
-from storage.core import Statement
 from storage.savepoints import OneName
 
 DRIVER = "piazzabot_asyncpg"
-POSTING_LOCK = 0x70696178  # the advisory lock of transactions that post messages
-# Taken by each such transaction first, held to its end (`storage.db.Database.transaction`).
-TAKE_TURN = Statement(select(func.pg_advisory_xact_lock(POSTING_LOCK)))
 
 
 class PostgresDialect(OneName, PGDialect_asyncpg):

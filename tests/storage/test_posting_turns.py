@@ -1,5 +1,6 @@
 """Transactions that post messages take turns, so their messages' ids follow commit order:
-delivery sends each destination's messages in id order (`storage.db.Database.transaction`).
+delivery sends each destination's messages in id order (`storage.db.Database.transaction`;
+SQLite's BEGIN IMMEDIATE, a lock of the process on PostgreSQL).
 
 Without the turns, on PostgreSQL, a transaction that began posting later could commit
 first, with a higher id, and its message would be sent before the earlier one: a SIGKILL
