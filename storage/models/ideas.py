@@ -16,6 +16,7 @@ from storage.models.core import Base
 
 HIDDEN_IDEAS_INDEX = "ix_ideas_hidden"
 SUPPORTS_PERIOD_INDEX = "ix_idea_supports_created"
+HIDDEN = text("hidden IS NOT NULL")
 
 
 class Idea(Base):
@@ -32,8 +33,7 @@ class Idea(Base):
         Index("ix_ideas_created", "created_at", "territory_id", "author_id", "hidden"),
         Index("ix_ideas_status_hidden_created", "status", "hidden", "created_at"),
         # The few hidden ideas, whose supports digests leave out (`bot.ideas.digest`).
-        Index(HIDDEN_IDEAS_INDEX, "id", sqlite_where=text("hidden IS NOT NULL"),
-              postgresql_where=text("hidden IS NOT NULL")),
+        Index(HIDDEN_IDEAS_INDEX, "id", sqlite_where=HIDDEN, postgresql_where=HIDDEN),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -217,12 +217,19 @@ async def test_an_automatic_hide_is_moderation_without_an_actor(sqlite_url: str)
     await bot.stop()
 
 
-async def test_building_a_digest_takes_the_same_queries_for_2_or_6_territories(
-        database_url: str) -> None:
-    bot = await Bot.started(database_url, staff=["anna"], ideas={"daily_limit": 50},
+async def staff_and_busy_weeks(url: str) -> tuple[Bot, datetime]:
+    """A bot whose "sede" chat is the staff's, allowed the commands of busy weeks; and the
+    moment it started."""
+    bot = await Bot.started(url, staff=["anna"], ideas={"daily_limit": 50},
                             limits={"commands_per_minute": 1000})
     start = bot.clock.now()
     await bot.send("anna", "sede", "/staff")
+    return bot, start
+
+
+async def test_building_a_digest_takes_the_same_queries_for_2_or_6_territories(
+        database_url: str) -> None:
+    bot, start = await staff_and_busy_weeks(database_url)
     for n, name in enumerate(("Milano", "Bologna")):
         await busy_week(bot, await territory(bot, name), n)
     bot.clock.advance(timedelta(hours=1))
@@ -250,10 +257,7 @@ FEW = f"SCAN ideas USING INDEX {HIDDEN_IDEAS_INDEX}"
 
 async def test_staff_digests_read_the_periods_rows_not_the_whole_history(
         sqlite_url: str) -> None:
-    bot = await Bot.started(sqlite_url, staff=["anna"], ideas={"daily_limit": 50},
-                            limits={"commands_per_minute": 1000})
-    start = bot.clock.now()
-    await bot.send("anna", "sede", "/staff")
+    bot, start = await staff_and_busy_weeks(sqlite_url)
     await busy_week(bot, await territory(bot, "Milano"), 0)
     bot.clock.advance(timedelta(hours=1))
     statements: list[tuple[str, object]] = []
