@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from functools import cache
 from typing import TypeVar
 
-from bot.events import ChatRef, Event, Sender
+from bot.events import Event
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # In a Python string every surrogate is a lone one (pairs decode to one code point).
 _SURROGATES = re.compile("[\ud800-\udfff]")
 E = TypeVar("E", bound=Event)
+D = TypeVar("D")  # a frozen dataclass: an event, its chat or its sender
 
 
 def clean(text: str) -> str:
@@ -27,13 +29,22 @@ def clean(text: str) -> str:
     return _CONTROLS.sub("", _SURROGATES.sub("\ufffd", text))
 
 
-def _clean_fields(obj: object) -> dict[str, object]:
-    return {f.name: clean(value) for f in dataclasses.fields(obj)  # type: ignore[arg-type]
-            if isinstance(value := getattr(obj, f.name), str)}
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(kind))
+
+
+def _cleaned(obj: D, **also: object) -> D:
+    """`obj` with its strings cleaned and `also` put in; `obj` itself if nothing changes
+    (almost always: events are rebuilt only when needed)."""
+    changes = {name: cleaned for name in _field_names(type(obj))
+               if isinstance(value := getattr(obj, name), str)
+               and (cleaned := clean(value)) != value}
+    changes.update((name, value) for name, value in also.items()
+                   if value is not getattr(obj, name))
+    return dataclasses.replace(obj, **changes) if changes else obj  # type: ignore[type-var]
 
 
 def clean_event(event: E) -> E:
     """The event with every string in it (and in its chat and sender) cleaned."""
-    chat: ChatRef = dataclasses.replace(event.chat, **_clean_fields(event.chat))
-    sender: Sender = dataclasses.replace(event.sender, **_clean_fields(event.sender))
-    return dataclasses.replace(event, chat=chat, sender=sender, **_clean_fields(event))
+    return _cleaned(event, chat=_cleaned(event.chat), sender=_cleaned(event.sender))
