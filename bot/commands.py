@@ -96,6 +96,9 @@ class CommandSpec:
 ActionHandler = Callable[["Context", dict, bool], Awaitable[str]]
 TextHandler = Callable[["Context", dict, str], Awaitable[None]]
 PollAnswerHandler = Callable[["Context", "PollAnswerEvent"], Awaitable[None]]
+# Brings one card (a kind's, its id) up to date; the parts of it that changed (see
+# `Context.refresh_card`).
+CardRefresher = Callable[["Context", int, frozenset[int]], Awaitable[None]]
 
 
 @dataclass
@@ -109,6 +112,7 @@ class Registry:
     jobs: list[Job] = field(default_factory=list)
     digest_sections: list[Section] = field(default_factory=list)
     poll_answer_handler: PollAnswerHandler | None = None
+    cards: dict[str, CardRefresher] = field(default_factory=dict)
 
     def command(self, spec: CommandSpec) -> None:
         for name in spec.names:
@@ -124,6 +128,10 @@ class Registry:
     def conversation(self, kind: str, handler: TextHandler) -> None:
         """`handler(ctx, state, text)` takes the next message of a guided conversation."""
         self.conversations[kind] = handler
+
+    def card(self, kind: str, refresher: CardRefresher) -> None:
+        """`refresher(ctx, id, parts)` brings a card of `kind` up to date."""
+        self.cards[kind] = refresher
 
     def poll_answers(self, handler: PollAnswerHandler) -> None:
         """`handler(ctx, event)` takes answers to native polls (one feature owns them)."""

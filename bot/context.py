@@ -6,7 +6,7 @@ the sender's member, chat and territory, check rights, and write replies to the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -61,6 +61,7 @@ class Context:
         self.outbox = Outbox(session, services.clock, services.platforms, services.config.timezone)
         self.here: Target = self.outbox.chat_target(chat, territory, event.chat.thread_id)
         self._facilitates: set[int] | None = None
+        self.cards_due: dict[tuple[str, int], frozenset[int]] = {}  # see `refresh_card`
 
     # --- where and who ------------------------------------------------------------------
 
@@ -94,6 +95,15 @@ class Context:
     def fail(self, message: str, **values: object) -> NoReturn:
         """Refuse with a translated explanation (see `bot.i18n` for the markup)."""
         raise UserError(self.t._(message, **values))  # type: ignore[arg-type]
+
+    def refresh_card(self, kind: str, ident: int, parts: Iterable[int] = ()) -> None:
+        """Show a card again (a meetup's, a poll's: a `Registry.card` of `kind`) once all
+        the events handled with this one are done, not now. When many answers to one card
+        arrive together (one `getUpdates` answer), it is rendered and posted once, in the
+        state the last one left (`bot.dispatcher`). `parts`: those of its messages that
+        changed, where it has several (a poll's options)."""
+        key = (kind, ident)
+        self.cards_due[key] = self.cards_due.get(key, frozenset()) | frozenset(parts)
 
     async def reply(self, content: OutMessage | RichText | tuple[Inline, ...]) -> None:
         """Answer in the chat (and thread) the event came from. In a group chat a plain

@@ -4,11 +4,13 @@
 2. Chat, sender and territory are loaded (created on first sight).
 3. The use case runs inside a savepoint: a `UserError` or a bug rolls back its changes,
    and the sender gets the explanation (or a short apology) instead.
-4. Everything commits together — the event mark, the changes, the outbox rows — and the
+4. The cards the event changed (a meetup's answers, a poll's votes) are shown again.
+5. Everything commits together — the event mark, the changes, the outbox rows — and the
    delivery loop is woken.
 
 Events that arrive together (a batch of Telegram updates) share one transaction, each
-still in its own savepoint: `handle_many`.
+still in its own savepoint: `handle_many`. Their cards are shown again after the last of
+them, once each (`Context.refresh_card`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ from storage.models import ActionToken, Chat, Conversation, ProcessedEvent
 from storage.savepoints import Savepoint, event_savepoint
 
 log = logging.getLogger(__name__)
+# The cards a batch's events changed: (kind, id) → the parts that changed, and the context
+# of the last event that changed it (`Context.refresh_card`).
+CardsDue = dict[tuple[str, int], tuple[frozenset[int], Context]]
 
 PollAnswerHandler = Callable[[Context, PollAnswerEvent], Any]
 
@@ -103,8 +108,10 @@ class Dispatcher:
                 # a batch the lighter one, and is taken again one event at a time if the
                 # transaction fails (`storage.savepoints`).
                 savepoint = core.savepoint if sum(fresh) < 2 else event_savepoint
-                outcomes = [await self._process(session, event, savepoint) if new else None
-                            for event, new in zip(events, fresh, strict=True)]
+                cards: CardsDue = {}
+                outcomes = [await self._process(session, event, savepoint, cards) if new
+                            else None for event, new in zip(events, fresh, strict=True)]
+                await self._refresh_cards(cards, savepoint)
         except IntegrityError:
             if len(events) > 1:
                 raise  # which event raced is unknown: one at a time tells
@@ -133,8 +140,8 @@ class Dispatcher:
                 metrics.DUPLICATES.labels(event.platform).inc()
         return fresh
 
-    async def _process(self, session: AsyncSession, event: Event,
-                       savepoint: Savepoint) -> ActionOutcome | None:
+    async def _process(self, session: AsyncSession, event: Event, savepoint: Savepoint,
+                       cards: CardsDue) -> ActionOutcome | None:
         metrics.EVENTS.labels(event.platform, type(event).__name__).inc()
         if isinstance(event, ChatMovedEvent):
             await session.run_sync(_move_chat, event)
@@ -144,12 +151,15 @@ class Dispatcher:
             await self._membership(session, event)
             return None
         ctx = await load_context(session, self.services, event)
-        return await self._run(ctx, savepoint)
+        return await self._run(ctx, savepoint, cards)
 
-    async def _run(self, ctx: Context, savepoint: Savepoint) -> ActionOutcome | None:
+    async def _run(self, ctx: Context, savepoint: Savepoint,
+                   cards: CardsDue) -> ActionOutcome | None:
+        """The event's use case in a savepoint; the cards it changed join `cards` if what
+        it did is kept."""
         try:
             async with savepoint(ctx.session):
-                return await self._route(ctx)
+                outcome = await self._route(ctx)
         except UserError as refusal:
             await ctx.reply(refusal.text)
             return ActionOutcome(refusal.text.plain(), ok=False)
@@ -163,6 +173,21 @@ class Dispatcher:
             text = ctx.t._("Sorry, something went wrong. Nothing was changed; please try again.")
             await ctx.reply(text)
             return ActionOutcome(plain_inlines(text), ok=False)
+        for key, parts in ctx.cards_due.items():
+            cards[key] = (cards[key][0] | parts if key in cards else parts, ctx)
+        return outcome
+
+    async def _refresh_cards(self, cards: CardsDue, savepoint: Savepoint) -> None:
+        """Show each card the events changed once, in the state the last one left
+        (`Context.refresh_card`), each in a savepoint: a card that fails is logged and
+        left as it was, and the answers that changed it are kept."""
+        for (kind, ident), (parts, ctx) in cards.items():
+            try:
+                async with savepoint(ctx.session):
+                    await self.services.registry.cards[kind](ctx, ident, parts)
+            except Exception:
+                log.exception("could not show %s card %s again", kind, ident,
+                              extra={"platform": ctx.event.platform})
 
     async def _route(self, ctx: Context) -> ActionOutcome | None:
         match ctx.event:

@@ -18,6 +18,7 @@ from bot.meetups import answers, guided, listing, manage, reminders
 from bot.meetups.conclusion import ConclusionJob
 from bot.meetups.digest import meetups_section
 from bot.meetups.reminders import ReminderJob
+from bot.meetups.store import CARD
 
 
 async def propose(ctx: Context, args: str) -> None:
@@ -60,6 +61,7 @@ def register(registry: Registry) -> None:
         N_("When meetup reminders go out in this territory"),
         usage=N_("[24h 2h | no]"), example=N_("24h 2h"), audience="facilitator"))
     registry.action("meetup.answer", answers.answer_action)
+    registry.card(CARD, answers.refresh_card)
     registry.action("meetup.calendar", listing.calendar_action)
     registry.conversation(manage.GUIDED, guided.next_answer)
     registry.job(ReminderJob())

@@ -16,7 +16,7 @@ from bot.commands import words
 from bot.context import Context
 from bot.meetups import card
 from bot.meetups.notify import tell
-from bot.meetups.store import GOING, MAYBE, NO, WAITING, Scope, find, is_open
+from bot.meetups.store import CARD, GOING, MAYBE, NO, WAITING, Scope, find, is_open
 from bot.messages import OutMessage, rich
 from bot.outbox import Target
 from storage import core
@@ -122,6 +122,13 @@ async def set_answer(scope: Scope, meetup: Meetup, member_id: int,
     return Outcome(answer, changed=True, position=position, promoted=promoted)
 
 
+async def refresh_card(scope: Scope, meetup_id: int, _parts: frozenset[int]) -> None:
+    """The meetup's card shown again (the `Registry.card` of `CARD`), if the meetup is."""
+    meetup = await scope.session.get(Meetup, meetup_id)
+    if meetup is not None:
+        await card.publish(scope, meetup)
+
+
 async def announce_promotions(scope: Scope, meetup: Meetup, promoted: list[int]) -> None:
     """Tell members who moved from the waiting list into a place."""
     if not promoted:
@@ -167,7 +174,7 @@ async def respond(ctx: Context, meetup: Meetup, answer: str | None) -> str:
                  number=meetup.id)
     outcome = await set_answer(ctx, meetup, ctx.member.id, answer)
     if outcome.changed:
-        await card.publish(ctx, meetup)
+        ctx.refresh_card(CARD, meetup.id)
         await announce_promotions(ctx, meetup, outcome.promoted)
     return _toast(ctx, meetup, outcome)
 

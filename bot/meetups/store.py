@@ -18,6 +18,7 @@ from storage.models.meetups import Meetup, MeetupAnswer
 
 GOING, WAITING, MAYBE, NO = "going", "waiting", "maybe", "no"
 KEY = "meetup:{id}"  # the card's message key, the same in every chat
+CARD = "meetup"  # the card's kind, for `Context.refresh_card`
 
 
 class Scope(Protocol):

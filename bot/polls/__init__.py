@@ -16,6 +16,7 @@ from bot.i18n import N_
 from bot.polls import closing, launch, listing, meetup, voting
 from bot.polls.digest import polls_section
 from bot.polls.reminders import ReminderJob
+from bot.polls.store import CARD
 
 
 def register(registry: Registry) -> None:
@@ -44,6 +45,7 @@ def register(registry: Registry) -> None:
         usage=N_("N [OPTION] [| PLACE]"), example=N_("3 | Bar Centrale, piazza Duomo"),
         audience="facilitator"))
     registry.action("poll.vote", voting.vote_action)
+    registry.card(CARD, voting.refresh_card)
     registry.action("poll.meetup", meetup.meetup_action)
     registry.conversation(meetup.PLACE, meetup.place_answer)
     registry.poll_answers(voting.native_answer)

@@ -29,6 +29,7 @@ from storage.models.polls import Poll, PollOption, PollVote
 KEY = "poll:{id}"  # the native poll's message key, the same in every chat
 CARD_KEY = "poll:{id}:card"  # the card: counts and how to vote, edited in place
 OPTION_KEY = "poll:{id}:o{n}"  # one message per option where reactions are the buttons
+CARD = "poll"  # the card's kind, for `Context.refresh_card`
 RESULT_KEY = "poll:{id}:result"
 ANSWERS = (YES, MAYBE, NO)
 

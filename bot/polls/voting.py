@@ -17,12 +17,20 @@ from babel.lists import format_list
 from bot.commands import words
 from bot.context import Context
 from bot.events import PollAnswerEvent
+from bot.meetups.store import Scope
 from bot.messages import Inline
 from bot.outbox import slot_of_message
 from bot.polls import card
 from bot.polls.parsing import fold
 from bot.polls.scoring import MAYBE, NO, PICK, YES, YNM
-from bot.polls.store import OptionFields, answers_of, find, option_rows, set_answers
+from bot.polls.store import (
+    CARD,
+    OptionFields,
+    answers_of,
+    find,
+    option_rows,
+    set_answers,
+)
 from storage.db import locked
 from storage.models.polls import Poll
 
@@ -112,7 +120,7 @@ async def vote_command(ctx: Context, args: str) -> None:
     changed, now_answers = await set_answers(ctx.session, poll, options, ctx.member.id, answers,
                                              ctx.now, replace_all=withdraw or poll.mode == PICK)
     if changed:
-        await card.refresh(ctx, poll, options, changed)
+        ctx.refresh_card(CARD, poll.id, changed)
     await ctx.reply(_confirmation(ctx, poll, now_answers, bool(changed)))
 
 
@@ -155,8 +163,16 @@ async def vote_action(ctx: Context, payload: dict, undo: bool) -> str:
     changed, _ = await set_answers(ctx.session, poll, options, ctx.member.id, {position: new},
                                    ctx.now)
     if changed:
-        await card.refresh(ctx, poll, options, changed)
+        ctx.refresh_card(CARD, poll.id, changed)
     return _toast(ctx, poll, options[position], new)
+
+
+async def refresh_card(scope: Scope, poll_id: int, positions: frozenset[int]) -> None:
+    """The poll's card shown again (the `Registry.card` of `CARD`), with the messages of
+    its options at `positions`."""
+    poll = await scope.session.get(Poll, poll_id)
+    if poll is not None:
+        await card.refresh(scope, poll, await option_rows(scope.session, poll_id), set(positions))
 
 
 def _toast(ctx: Context, poll: Poll, option: OptionFields, answer: str | None) -> str:
@@ -193,4 +209,4 @@ async def native_answer(ctx: Context, event: PollAnswerEvent) -> None:
     changed, _ = await set_answers(ctx.session, poll, options, ctx.member.id,
                                    dict.fromkeys(chosen, YES), ctx.now, replace_all=True)
     if changed:
-        await card.refresh(ctx, poll, options, changed)
+        ctx.refresh_card(CARD, poll.id, changed)

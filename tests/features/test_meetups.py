@@ -298,5 +298,5 @@ async def test_from_a_private_chat_for_the_home_territory(bot: Bot) -> None:
                              "/incontro Pizza | sabato alle 20 | Pizzeria Napoli")
     assert replies[-1].endswith("È nella chat di Milano.")
     assert "Ci sono (1): marco" in card(bot, "milano")[0]
-    assert (await bot.send("marco", "dm-marco", "/partecipo 1 forse"))[-1] == "Segnato: forse."
+    assert (await bot.send("marco", "dm-marco", "/partecipo 1 forse"))[0] == "Segnato: forse."
     assert "Forse: 1" in card(bot, "milano")[0]

@@ -92,7 +92,7 @@ async def test_a_poll_is_a_native_poll_and_a_card(bot: Bot) -> None:
 async def test_text_votes_change_and_withdraw(bot: Bot) -> None:
     await bot.send("giulia", "milano", "/sondaggio " + DATES)
     assert await bot.send("marco", "milano", "/vota 1 1 2") == [
-        last_card(bot), "Segnato per il sondaggio n. 1: 1 e 2."]
+        "Segnato per il sondaggio n. 1: 1 e 2.", last_card(bot)]
     await bot.send("anna", "milano", "/vota #1 3")
     assert await votes(bot) == {"anna": [(3, "yes")], "marco": [(1, "yes"), (2, "yes")]}
     await bot.send("marco", "milano", "/vota 1 2")  # the latest answer replaces the earlier
@@ -100,7 +100,7 @@ async def test_text_votes_change_and_withdraw(bot: Bot) -> None:
     assert "1. venerdì 18 dicembre 2026, ore 20:00 — 0" in last_card(bot)
     assert "2. sabato 19 dicembre 2026, ore 20:00 — 1" in last_card(bot)
     assert await bot.send("marco", "milano", "/vota 1 2") == ["Era già segnato."]
-    assert (await bot.send("marco", "milano", "/vota 1 -"))[-1] == (
+    assert (await bot.send("marco", "milano", "/vota 1 -"))[0] == (
         "Le tue risposte al sondaggio n. 1 sono ritirate.")
     assert await votes(bot) == {"anna": [(3, "yes")]}
     assert "Ha risposto 1 persona." in last_card(bot)
@@ -247,7 +247,7 @@ async def test_an_anonymous_poll_keeps_counts_and_no_voter_after_closing(bot: Bo
     await bot.press("marco", "milano", yes.token)
     await bot.send("bruno", "dm-bruno", "/territorio Milano")
     assert await bot.send("bruno", "dm-bruno", "/vota 1 2") == [
-        last_card(bot), "Segnato: la tua risposta al sondaggio n. 1 conta, e nessuno la vede."]
+        "Segnato: la tua risposta al sondaggio n. 1 conta, e nessuno la vede.", last_card(bot)]
     await bot.send("anna", "milano", "/vota 1 1")
     assert len(await bot.rows(PollVote)) == 3
     await bot.send("giulia", "milano", "/chiudi 1")

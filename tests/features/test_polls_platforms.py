@@ -20,6 +20,7 @@ from bot.app import App
 from bot.clock import FakeClock
 from bot.events import ActionEvent, ChatRef, CommandEvent, PollAnswerEvent, Sender
 from bot.roles import StaffList
+from storage.models import OutboxMessage
 from storage.models.polls import PollPost, PollVote
 from tests.support import DEFAULT_NOW, make_config
 
@@ -95,6 +96,13 @@ async def votes(two: TwoPlatforms) -> list[tuple[int, str]]:
             select(PollVote).order_by(PollVote.option_id, PollVote.member_id))]
 
 
+async def card_rows(two: TwoPlatforms) -> int:
+    """Versions of poll 1's card ever written to the outbox, in every chat."""
+    async with two.app.db.transaction() as session:
+        return len(list(await session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.key == "poll:1:card"))))
+
+
 async def test_one_poll_in_both_chats_native_answers_add_up(two: TwoPlatforms) -> None:
     await two.say("alpha", "admin", "piazza", "/sondaggio Quando? | sabato alle 19 | "
                                               "domenica alle 18")
@@ -149,6 +157,28 @@ async def test_reactions_stand_for_buttons_one_message_per_option(two: TwoPlatfo
     assert await votes(two) == [(2, "maybe")]
     # The Telegram-like chat shows the same counts on its card.
     assert "2. circolo — ✅ 0 · 🤔 1 · ❌ 0" in keyed(two.alpha, "poll:1:card")[-1].text
+
+
+async def test_reactions_that_arrive_together_edit_each_changed_option_once(
+        two: TwoPlatforms) -> None:
+    """Answers of one batch show the poll once, in its final state: the card, and every
+    option message an answer of the batch changed (and only those)."""
+    await two.say("alpha", "admin", "piazza", "/sondaggio Dove? | piazza | circolo | parco | "
+                                              "modo: sì-forse-no")
+    messages = {n: keyed(two.beta, f"poll:1:o{n}")[0].message_id for n in (1, 2, 3)}
+    before = {key: len(keyed(two.beta, key)) for key in
+              ("poll:1:card", "poll:1:o1", "poll:1:o2", "poll:1:o3")}
+    written = await card_rows(two)
+    outcomes = await two.app.dispatcher.handle_many([
+        ActionEvent(**two.base("beta", who, "!room"), message_id=messages[n], key=emoji)
+        for who, n, emoji in [("carla", 1, "✅"), ("dario", 3, "🤔"), ("carla", 3, "❌")]])
+    await two.app.delivery.drain()
+    assert [o.text for o in outcomes if o] == ["piazza: sì", "parco: forse", "parco: no"]
+    edits = {key: len(keyed(two.beta, key)) - count for key, count in before.items()}
+    assert edits == {"poll:1:card": 1, "poll:1:o1": 1, "poll:1:o2": 0, "poll:1:o3": 1}
+    assert await card_rows(two) == written + 2  # rendered once for each chat, not each answer
+    assert keyed(two.beta, "poll:1:o3")[-1].text == "3. parco — ✅ 0 · 🤔 1 · ❌ 1"
+    assert "Hanno risposto 2 persone." in keyed(two.alpha, "poll:1:card")[-1].text
 
 
 async def test_anonymous_and_hidden_polls_use_no_reactions(two: TwoPlatforms) -> None:

@@ -169,6 +169,66 @@ async def test_a_batchs_later_events_see_what_its_earlier_ones_changed(bot: Bot)
     assert "Rinominato" not in [m.display_name for m in await bot.rows(Member)]
 
 
+async def test_the_cards_a_batch_changed_are_shown_once_after_it(
+        bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    """A card is shown again once, after the batch's last event, for every event that kept
+    what it did and asked; not for one rolled back. A card that cannot be shown is logged,
+    and the events that asked for it keep what they did."""
+    shown: list[tuple[str, int, frozenset[int]]] = []
+
+    async def show(ctx: Context, ident: int, parts: frozenset[int]) -> None:
+        shown.append(("card", ident, parts))
+
+    async def broken(ctx: Context, ident: int, parts: frozenset[int]) -> None:
+        raise RuntimeError("card bug")
+
+    async def ask(ctx: Context, args: str) -> None:
+        kind, ident, *parts = args.split()
+        ctx.refresh_card(kind, int(ident), map(int, parts))
+        if kind == "refused":
+            ctx.fail("No.")
+        await ctx.reply(rich(f"asked {args}"))
+
+    registry = bot.app.services.registry
+    registry.command(CommandSpec(("chiedi",), ask, "test"))
+    registry.card("card", show)
+    registry.card("refused", show)
+    registry.card("broken", broken)
+    await bot.app.dispatcher.handle_many([
+        command(bot, "giulia", "milano", "/chiedi card 1 0"),
+        command(bot, "giulia", "milano", "/chiedi refused 2"),
+        command(bot, "giulia", "milano", "/chiedi card 3"),
+        command(bot, "giulia", "milano", "/chiedi broken 4"),
+        command(bot, "giulia", "milano", "/chiedi card 1 2"),
+    ])
+    assert shown == [("card", 1, frozenset({0, 2})), ("card", 3, frozenset())]
+    assert "could not show broken card 4 again" in caplog.text
+    await bot.app.delivery.drain()
+    assert bot.adapter.texts("milano") == [
+        "asked card 1 0", "No.", "asked card 3", "asked broken 4", "asked card 1 2"]
+
+
+async def test_a_card_is_shown_from_the_database_after_a_later_event_rolled_back(
+        bot: Bot) -> None:
+    """A later event of the batch that changed rows and failed expires what the session
+    holds; the meetup's card is then read again, not shown from stale objects."""
+    async def rename_then_crash(ctx: Context, args: str) -> None:
+        ctx.member.display_name = "Rinominato"
+        await ctx.session.flush()
+        raise RuntimeError("bug")
+
+    bot.app.services.registry.command(CommandSpec(("rinomina",), rename_then_crash, "test"))
+    await bot.send("giulia", "milano", "/territorio Milano")
+    await bot.send("giulia", "milano", "/incontro Cena | domani alle 20 | Piazza Duomo")
+    await bot.app.dispatcher.handle_many([
+        command(bot, "marco", "milano", "/partecipo 1 sì"),
+        command(bot, "marco", "milano", "/rinomina"),
+    ])
+    await bot.app.delivery.drain()
+    card = [s.text for s in bot.adapter.sent if s.item.message.key == "meetup:1"][-1]
+    assert "Ci sono (2): giulia, marco" in card
+
+
 async def test_a_batch_that_fails_as_a_whole_is_taken_one_event_at_a_time(
         bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
     """An error outside every savepoint (here: loading one event's chat) leaves nothing of
