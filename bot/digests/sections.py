@@ -129,10 +129,11 @@ class DigestScope:
 
 
 async def count_rows(session: AsyncSession, query: Select[Any]) -> list[Any]:
-    """The rows of a count query (`DigestScope.tally`), read straight from the driver
-    (`storage.core`): a staff digest's run to tens of thousands of plain numbers, which the
-    ORM's result machinery took a quarter of the digest's time to hand over."""
-    return await core.rows(session, core.Statement(query))
+    """The rows of a count query (`DigestScope.tally`), read straight from the driver as
+    plain tuples (`storage.core.values`): a staff digest's run to tens of thousands of
+    plain numbers, which the ORM's result machinery took a quarter of the digest's time to
+    hand over, and named tuples another tenth."""
+    return await core.values(session, core.Statement(query))
 
 
 def _count(value: Any, unique: bool) -> ColumnElement[int]:

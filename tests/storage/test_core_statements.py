@@ -88,6 +88,23 @@ async def test_values_go_and_come_back_as_sqlalchemy_would_bind_and_read_them(
     assert kinds == ["support"] * 3
 
 
+async def test_plain_values_are_the_records_values(db: Database) -> None:
+    """`values` gives what `rows` gives, each row a plain sequence (read through the same
+    processors), whichever of the two a statement runs first."""
+    params = {"slot": "c1:idea:7", "tokens": ["a", "c"]}
+    async with db.transaction() as session:
+        await core.write(session, ADD_TOKEN, [token("a"), token("c", expires_at=None)])
+        await core.write(session, ADD_TERRITORY, territory("Milano"))
+        plain = await core.values(session, TOKENS_OF, params)
+        named = await core.rows(session, TOKENS_OF, params)
+        names = await core.values(session, NAMES)
+    assert [tuple(row) for row in plain] == [tuple(row) for row in named] == [
+        ("a", {"idea": 7, "why": "è così"}, NOW, None),
+        ("c", {"idea": 7, "why": "è così"}, None, None)]
+    assert not hasattr(plain[0], "token") and named[0].token == "a"
+    assert [tuple(row) for row in names] == [("Milano",)]  # no processor: as the driver gave
+
+
 async def test_lists_of_any_length_again_and_again(db: Database) -> None:
     """The SQL of each set of lengths is worked out once and used again: the values of every
     call bind in their places, each through its column's processor (here aware times, in
