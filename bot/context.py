@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, inspect, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import instance_state
 
 from bot.clock import Clock
 from bot.commands import Registry
@@ -170,7 +171,7 @@ def _prefetched(session: AsyncSession, event: Event) -> tuple[Any, ...] | None:
         return None
     (chat, territory), (identity, member, home) = chat_row, sender_row
     for item in (chat, territory, identity, member, home):
-        state = inspect(item) if item is not None else None
+        state = instance_state(item) if item is not None else None
         if state is not None and (not state.persistent or state.expired_attributes):
             return None
     if (chat.territory_id != (territory.id if territory else None)

@@ -95,8 +95,9 @@ class Dispatcher:
             outcomes = [await self.db.uncut(self._handle_together([event]))
                         for event in cleaned]
         share = (time.perf_counter() - started) / len(events)
+        handling = metrics.HANDLING.labels(platform)
         for _ in events:
-            metrics.HANDLING.labels(platform).observe(share)
+            handling.observe(share)
         return outcomes
 
     async def _handle_together(self, events: Sequence[Event]) -> list[ActionOutcome | None]:
