@@ -10,9 +10,10 @@ entries, spread over the year before Tuesday 1 December 2026; built with SQLAlch
 the weekly staff digest (with its chart), the daily staff digest and the weekly digest of
 one territory, each once cold (the first after the bot's start, which has loaded the chart
 library: `bot.runtime.prepare_digest_chart`) and three times warm, and prints the median
-warm run: its time, the time inside the database driver (SQL), this process's CPU time
-(every thread; on a busy machine a truer cost than the wall clock) and the number of SQL
-statements. Then the
+warm run: its time and this process's CPU time (every thread; on a busy machine a truer
+cost than the wall clock). One more run, recorded, gives the number of SQL statements and
+the time inside the database driver (SQL): recording sends every statement through
+SQLAlchemy's own execution, slower than the bot's way, so it is not the one timed. Then the
 scheduler's run at a tick every territory shares (Monday 09:00, with the staff's weekly
 digest), one transaction per digest: how long it takes and how long the longest transaction
 lasts (on SQLite, the time other writers wait). `--explain` also prints the plan of every
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import shutil
 import statistics
@@ -257,14 +259,24 @@ class Statement:
 
 
 class Recorder:
-    """Every statement run on the engine while `on`, with its time."""
+    """Every statement run on the engine while recording, with its time. Listening sends
+    every statement through SQLAlchemy's own execution (`storage.core._listened`), a slower
+    way than the bot's: only the run that counts statements is recorded."""
 
     def __init__(self, db: Database) -> None:
-        self.on = False
+        self.engine = db.engine.sync_engine
         self.statements: list[Statement] = []
-        engine = db.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[None]:
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        try:
+            yield
+        finally:
+            event.remove(self.engine, "before_cursor_execute", self._before)
+            event.remove(self.engine, "after_cursor_execute", self._after)
 
     def _before(self, conn: Any, cursor: Any, sql: str, parameters: Any, context: Any,
                 executemany: bool) -> None:
@@ -272,9 +284,8 @@ class Recorder:
 
     def _after(self, conn: Any, cursor: Any, sql: str, parameters: Any, context: Any,
                executemany: bool) -> None:
-        if self.on:
-            took = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
-            self.statements.append(Statement(sql, parameters, took))
+        took = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
+        self.statements.append(Statement(sql, parameters, took))
 
 
 def services_for(url: str) -> Services:
@@ -289,13 +300,13 @@ def services_for(url: str) -> Services:
 class Measured:
     seconds: float
     cpu: float  # this process's CPU time (every thread): what the digest costs the bot's host
-    statements: list[Statement]
     messages: int
 
 
-async def measure(db: Database, services: Services, recorder: Recorder, kind: DigestKind,
-                  territory_id: int | None) -> Measured:
-    """Time, CPU time, statements and messages of one digest of `kind` ending now."""
+async def measure(db: Database, services: Services, kind: DigestKind,
+                  territory_id: int | None, recorder: Recorder | None = None) -> Measured:
+    """Time, CPU time and messages of one digest of `kind` ending now; its statements go to
+    `recorder`, if given."""
     length = timedelta(days=1 if kind == "staff" else 7)
     async with db.transaction() as session:
         territories = tuple(await session.scalars(
@@ -305,12 +316,11 @@ async def measure(db: Database, services: Services, recorder: Recorder, kind: Di
         outbox = Outbox(session, services.clock, services.platforms, "Europe/Rome")
         target = outbox.chat_target(chat, territories[0] if territory_id else None)
         scope = DigestScope(kind, NOW - length, NOW, target, territories)
-        recorder.statements, recorder.on = [], True
-        started, cpu = time.perf_counter(), time.process_time()
-        messages = await compose(session, services, scope)
-        took, cpu = time.perf_counter() - started, time.process_time() - cpu
-        recorder.on = False
-    return Measured(took, cpu, recorder.statements, len(messages))
+        with recorder.recording() if recorder else contextlib.nullcontext():
+            started, cpu = time.perf_counter(), time.process_time()
+            messages = await compose(session, services, scope)
+            took, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return Measured(took, cpu, len(messages))
 
 
 # A plan line that reads a whole table or index: SQLite's SCAN (also "USING INDEX": every
@@ -367,17 +377,19 @@ async def run(url: str, label: str, scale: Scale, seed: int, show_plans: bool,
         middle = scale["territories"] // 2
         for kind, territory_id in (("staff_weekly", None), ("staff", None),
                                    ("territory", middle)):
-            cold, *warm = [await measure(db, services, recorder, kind, territory_id)
+            cold, *warm = [await measure(db, services, kind, territory_id)
                            for _ in range(1 + WARM_RUNS)]
             typical = sorted(warm, key=lambda m: m.seconds)[len(warm) // 2]  # the median
-            sql = sum(s.seconds for s in typical.statements)
+            await measure(db, services, kind, territory_id, recorder)
+            statements = recorder.statements
+            sql = sum(s.seconds for s in statements)
             name = f"{kind} digest" if territory_id is None else "territory digest (weekly)"
             print(f"  {name:26} cold {cold.seconds * 1000:6.0f} ms  "
                   f"warm {typical.seconds * 1000:6.0f} ms "
                   f"(SQL {sql * 1000:5.0f} ms, CPU {typical.cpu * 1000:5.0f} ms)  "
-                  f"{len(typical.statements):3} statements, {typical.messages} messages")
+                  f"{len(statements):3} statements, {typical.messages} messages")
             if show_plans:
-                await explain(db, typical.statements)
+                await explain(db, statements)
         await shared_tick(db, services, scale)
     finally:
         await db.dispose()
