@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
 
@@ -41,7 +43,7 @@ from bot.events import (
     TextEvent,
 )
 from bot.messages import plain_inlines
-from bot.outbox import slot_of_message
+from bot.outbox import hold_posts, slot_of_message, write_held
 from bot.ratelimit import CommandLimiter, Verdict
 from bot.sanitize import clean_event
 from storage import core
@@ -108,11 +110,12 @@ class Dispatcher:
                 # One event alone takes the ORM's savepoint, which survives a failed flush;
                 # a batch the lighter one, and is taken again one event at a time if the
                 # transaction fails (`storage.savepoints`).
-                savepoint = core.savepoint if sum(fresh) < 2 else event_savepoint
-                cards: CardsDue = {}
-                outcomes = [await self._process(session, event, savepoint, cards) if new
-                            else None for event, new in zip(events, fresh, strict=True)]
-                await self._refresh_cards(cards, savepoint)
+                batch = _Batch(core.savepoint if sum(fresh) < 2 else event_savepoint,
+                               hold_posts(session))
+                outcomes = [await self._process(session, event, batch) if new else None
+                            for event, new in zip(events, fresh, strict=True)]
+                await self._refresh_cards(batch)
+                await write_held(session)
         except IntegrityError:
             if len(events) > 1:
                 raise  # which event raced is unknown: one at a time tells
@@ -141,10 +144,11 @@ class Dispatcher:
                 metrics.DUPLICATES.labels(event.platform).inc()
         return fresh
 
-    async def _process(self, session: AsyncSession, event: Event, savepoint: Savepoint,
-                       cards: CardsDue) -> ActionOutcome | None:
+    async def _process(self, session: AsyncSession, event: Event,
+                       batch: _Batch) -> ActionOutcome | None:
         metrics.EVENTS.labels(event.platform, type(event).__name__).inc()
         if isinstance(event, ChatMovedEvent):
+            await write_held(session)  # the move takes the chat's pending rows along
             await session.run_sync(_move_chat, event)
             return None
         if isinstance(event, MembershipEvent):
@@ -152,15 +156,15 @@ class Dispatcher:
             await self._membership(session, event)
             return None
         ctx = await load_context(session, self.services, event)
-        return await self._run(ctx, savepoint, cards)
+        return await self._run(ctx, batch)
 
-    async def _run(self, ctx: Context, savepoint: Savepoint,
-                   cards: CardsDue) -> ActionOutcome | None:
-        """The event's use case in a savepoint; the cards it changed join `cards` if what
-        it did is kept."""
+    async def _run(self, ctx: Context, batch: _Batch) -> ActionOutcome | None:
+        """The event's use case in a savepoint; the cards it changed join the batch's if
+        what it did is kept."""
         try:
-            async with savepoint(ctx.session):
-                outcome = await self._route(ctx)
+            with _kept_if_done(batch.held):
+                async with batch.savepoint(ctx.session):
+                    outcome = await self._route(ctx)
         except UserError as refusal:
             await ctx.reply(refusal.text)
             return ActionOutcome(refusal.text.plain(), ok=False)
@@ -174,18 +178,20 @@ class Dispatcher:
             text = ctx.t._("Sorry, something went wrong. Nothing was changed; please try again.")
             await ctx.reply(text)
             return ActionOutcome(plain_inlines(text), ok=False)
+        cards = batch.cards
         for key, parts in ctx.cards_due.items():
             cards[key] = (cards[key][0] | parts if key in cards else parts, ctx)
         return outcome
 
-    async def _refresh_cards(self, cards: CardsDue, savepoint: Savepoint) -> None:
+    async def _refresh_cards(self, batch: _Batch) -> None:
         """Show each card the events changed once, in the state the last one left
         (`Context.refresh_card`), each in a savepoint: a card that fails is logged and
         left as it was, and the answers that changed it are kept."""
-        for (kind, ident), (parts, ctx) in cards.items():
+        for (kind, ident), (parts, ctx) in batch.cards.items():
             try:
-                async with savepoint(ctx.session):
-                    await self.services.registry.cards[kind](ctx, ident, parts)
+                with _kept_if_done(batch.held):
+                    async with batch.savepoint(ctx.session):
+                        await self.services.registry.cards[kind](ctx, ident, parts)
             except Exception:
                 log.exception("could not show %s card %s again", kind, ident,
                               extra={"platform": ctx.event.platform})
@@ -274,6 +280,28 @@ class Dispatcher:
             "and propose ideas. An administrator can bind this chat to its territory with "
             "<b>{example}</b>; <b>{help}</b> lists what I can do.",
             example=ctx.cmd("territorio Milano"), help=ctx.cmd("aiuto")))
+
+
+@dataclass
+class _Batch:
+    """What the events of one transaction share."""
+
+    savepoint: Savepoint  # each event's, and each card's
+    held: list[dict[str, Any]]  # their posts, written together at the end (`hold_posts`)
+    cards: CardsDue = field(default_factory=dict)  # to show again after the last event
+
+
+@contextmanager
+def _kept_if_done(held: list[dict[str, Any]]) -> Iterator[None]:
+    """What is posted inside the block goes if the block fails — its savepoint included,
+    which may fail as it ends — as what it wrote goes when the savepoint is rolled back
+    (held posts are not in the database yet)."""
+    kept = held.copy()
+    try:
+        yield
+    except BaseException:
+        held[:] = kept
+        raise
 
 
 def _move_chat(session: Session, event: ChatMovedEvent) -> None:

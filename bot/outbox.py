@@ -7,7 +7,7 @@ state change they announce, and the delivery loop sends them after the commit.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from typing import Any, Protocol
@@ -118,6 +118,7 @@ _SLOT_OF_MESSAGE = core.Statement(
            PostedMessage.platform_chat_id == bindparam("chat"),
            PostedMessage.platform_message_id == bindparam("message")))
 _POST = core.Statement(OutboxMessage.__table__.insert().values(state="pending", attempts=0))
+_HELD = "piazzabot.held_posts"  # session.info: the rows posts wait in (`hold_posts`)
 _NEW_TOKEN = core.Statement(ActionToken.__table__.insert())
 
 
@@ -155,12 +156,17 @@ class Outbox:
         return [self.chat_target(c, territory) for c in chats if c.platform in self.platforms]
 
     async def post(self, target: Target, message: OutMessage) -> None:
+        """Add `message` for `target`: now, or with the posts held (`hold_posts`)."""
         now = self.clock.now()
-        await core.write(self.session, _POST, {
-            "platform": target.platform, "chat_id": target.chat_id,
-            "identity_id": target.identity_id, "thread_id": target.thread_id,
-            "key": message.key, "payload": _shown_names(message_to_json(message), target.t),
-            "next_attempt_at": now, "created_at": now})
+        row = {"platform": target.platform, "chat_id": target.chat_id,
+               "identity_id": target.identity_id, "thread_id": target.thread_id,
+               "key": message.key, "payload": _shown_names(message_to_json(message), target.t),
+               "next_attempt_at": now, "created_at": now}
+        held = self.session.info.get(_HELD)
+        if held is None:
+            await core.write(self.session, _POST, row)
+        else:
+            held.append(row)
 
     async def action(self, target: Target, kind: str, payload: dict[str, Any], *, label: str,
                      command: str | None = None, emoji: str | None = None,
@@ -210,6 +216,34 @@ class Outbox:
         return [_Reusable(token, kind, payload, member_id)
                 for token, kind, payload, member_id, expires in rows
                 if expires is None or expires > now]
+
+
+def hold_posts(session: AsyncSession) -> list[dict[str, Any]]:
+    """From now on the session's posts wait in the list returned, in order, and
+    `write_held` writes them with one statement: the dispatcher holds a batch's replies and
+    cards so, one statement for them all instead of one each (on PostgreSQL a round trip
+    each). Whoever holds them writes them before a statement that reads or changes pending
+    rows (`discard_held` stands for deleting them), and keeps the list as the transaction
+    is: what a rolled-back savepoint posted is taken out of it."""
+    held: list[dict[str, Any]] = []
+    session.info[_HELD] = held
+    return held
+
+
+async def write_held(session: AsyncSession) -> None:
+    """Write the posts held so far (`hold_posts`), in the order they were made."""
+    held = session.info.get(_HELD)
+    if held:
+        await core.write(session, _POST, list(held))
+        held.clear()
+
+
+def discard_held(session: AsyncSession, identity_ids: Collection[int]) -> None:
+    """Drop the held posts to these people (`hold_posts`): what deleting their pending rows
+    does to the rows written."""
+    held = session.info.get(_HELD)
+    if held:
+        held[:] = [row for row in held if row["identity_id"] not in identity_ids]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from bot import audit
 from bot.context import Context
 from bot.i18n import ANONYMOUS
 from bot.messages import OutMessage, RichText, rich
+from bot.outbox import discard_held
 from bot.privacy import cards
 from bot.privacy.tables import MEMBER_COLUMNS, member_subject
 from storage.models import ActionToken, Identity, OutboxMessage, PostedMessage
@@ -74,6 +75,7 @@ async def forget(ctx: Context) -> None:
     session = ctx.session
     await session.execute(delete(OutboxMessage).where(OutboxMessage.identity_id.in_(identities))
                           .execution_options(synchronize_session=False))
+    discard_held(session, identities)
     private_slots = [f"i{identity}:%" for identity in identities]
     for model in (PostedMessage, ActionToken):
         await session.execute(delete(model).where(or_(*(

@@ -186,7 +186,7 @@ async def test_the_cards_a_batch_changed_are_shown_once_after_it(
         kind, ident, *parts = args.split()
         ctx.refresh_card(kind, int(ident), map(int, parts))
         if kind == "refused":
-            ctx.fail("No.")
+            ctx.fail("Already noted.")
         await ctx.reply(rich(f"asked {args}"))
 
     registry = bot.app.services.registry
@@ -205,7 +205,8 @@ async def test_the_cards_a_batch_changed_are_shown_once_after_it(
     assert "could not show broken card 4 again" in caplog.text
     await bot.app.delivery.drain()
     assert bot.adapter.texts("milano") == [
-        "asked card 1 0", "No.", "asked card 3", "asked broken 4", "asked card 1 2"]
+        "asked card 1 0", "Era già segnato.", "asked card 3", "asked broken 4",
+        "asked card 1 2"]
 
 
 async def test_a_card_is_shown_from_the_database_after_a_later_event_rolled_back(
@@ -227,6 +228,67 @@ async def test_a_card_is_shown_from_the_database_after_a_later_event_rolled_back
     await bot.app.delivery.drain()
     card = [s.text for s in bot.adapter.sent if s.item.message.key == "meetup:1"][-1]
     assert "Ci sono (2): giulia, marco" in card
+
+
+async def test_a_batchs_messages_are_written_together_and_go_with_a_failed_event(
+        bot: Bot) -> None:
+    """What the events of a batch post is written with one statement after the last of
+    them, in order; what an event posted before it failed goes with what it did, and a
+    person forgotten in the batch is not written to, as if the rows had been written."""
+    async def post_then_crash(ctx: Context, args: str) -> None:
+        await ctx.reply(rich("non deve partire"))
+        raise RuntimeError("bug")
+
+    async def notify_me(ctx: Context, args: str) -> None:
+        await ctx.outbox.post(ctx.outbox.person_target(ctx.identity, "it"),
+                              OutMessage(rich("avviso privato")))
+
+    bot.app.services.registry.command(CommandSpec(("rompi",), post_then_crash, "test"))
+    bot.app.services.registry.command(CommandSpec(("avvisami",), notify_me, "test"))
+    await bot.send("giulia", "milano", "/territorio Milano")
+    await bot.send("marco", "dm-marco", "/chi")
+    await bot.send("luca", "dm-luca", "/chi")
+    inserts: list[str] = []
+    engine = bot.app.db.engine.sync_engine
+
+    def count_inserts(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        if sql.startswith("INSERT INTO outbox "):
+            inserts.append(sql)
+
+    event.listen(engine, "before_cursor_execute", count_inserts)
+    bot.adapter.sent.clear()
+    await bot.app.dispatcher.handle_many([
+        command(bot, "giulia", "milano", "/chi"),
+        command(bot, "marco", "milano", "/rompi"),
+        command(bot, "luca", "milano", "/avvisami"),
+        command(bot, "marco", "milano", "/avvisami"),
+        command(bot, "marco", "milano", "/dimenticami conferma"),
+        command(bot, "giulia", "milano", "/chi"),
+    ])
+    event.remove(engine, "before_cursor_execute", count_inserts)
+    assert len(inserts) == 1
+    await bot.app.delivery.drain()
+    milano = bot.adapter.texts("milano")
+    assert milano[0].startswith("Sei giulia") and milano[-1].startswith("Sei giulia")
+    assert "Scusa, qualcosa è andato storto. Non ho cambiato nulla: riprova." in milano
+    assert "non deve partire" not in milano
+    told = [(s.item.destination.user_id, s.text) for s in bot.adapter.sent
+            if s.item.destination.user_id]
+    assert told == [("luca", "avviso privato")]
+
+
+async def test_a_move_within_a_batch_takes_the_messages_posted_before_it(bot: Bot) -> None:
+    """A reply to an event of the batch before the chat's move goes to its new id."""
+    await bot.send("giulia", "milano", "/territorio Milano")
+    await bot.send("marco", "milano-super", "/chi")
+    bot.adapter.sent.clear()
+    await bot.app.dispatcher.handle_many([
+        command(bot, "giulia", "milano", "/chi"),
+        ChatMovedEvent(**bot.event("giulia", "milano"), new_external_id="milano-super"),
+    ])
+    await bot.app.delivery.drain()
+    assert bot.adapter.texts("milano") == []
+    assert [text[:9] for text in bot.adapter.texts("milano-super")] == ["Sei giuli"]
 
 
 async def test_a_batch_that_fails_as_a_whole_is_taken_one_event_at_a_time(
