@@ -5,12 +5,14 @@
 3. The use case runs inside a savepoint: a `UserError` or a bug rolls back its changes,
    and the sender gets the explanation (or a short apology) instead.
 4. The cards the event changed (a meetup's answers, a poll's votes) are shown again.
-5. Everything commits together — the event mark, the changes, the outbox rows — and the
+5. The messages it posted, held until now, are written with one statement.
+6. Everything commits together — the event mark, the changes, the outbox rows — and the
    delivery loop is woken.
 
 Events that arrive together (a batch of Telegram updates) share one transaction, each
 still in its own savepoint: `handle_many`. Their cards are shown again after the last of
-them, once each (`Context.refresh_card`).
+them, once each (`Context.refresh_card`), and all their messages written together
+(`outbox.hold_posts`).
 """
 
 from __future__ import annotations
