@@ -28,6 +28,20 @@ async def bot(database_url: str) -> AsyncIterator[Bot]:
     await bot.stop()
 
 
+async def half_then_crash(ctx: Context, args: str) -> None:
+    """A use case that writes a territory, then fails."""
+    ctx.session.add(Territory(name="Rotta", slug="rotta", timezone="UTC", created_at=ctx.now))
+    await ctx.session.flush()
+    raise RuntimeError("bug")
+
+
+async def rename_then_crash(ctx: Context, args: str) -> None:
+    """A use case that renames its sender, then fails."""
+    ctx.member.display_name = "Rinominato"
+    await ctx.session.flush()
+    raise RuntimeError("bug")
+
+
 async def test_a_redelivered_event_is_processed_once(bot: Bot) -> None:
     first = await bot.send("giulia", "milano", "/territorio Milano", event_id="u1")
     again = await bot.send("giulia", "milano", "/territorio Milano", event_id="u1")
@@ -58,11 +72,6 @@ async def test_a_refusal_rolls_back_what_the_use_case_wrote(bot: Bot) -> None:
         ctx.session.add(Territory(name="Mezza", slug="mezza", timezone="UTC", created_at=ctx.now))
         await ctx.session.flush()
         ctx.fail("That is too long for me ({limit} characters at most).", limit=1)
-
-    async def half_then_crash(ctx: Context, args: str) -> None:
-        ctx.session.add(Territory(name="Rotta", slug="rotta", timezone="UTC", created_at=ctx.now))
-        await ctx.session.flush()
-        raise RuntimeError("bug")
 
     bot.app.services.registry.command(CommandSpec(("mezza",), half_then_refuse, "test"))
     bot.app.services.registry.command(CommandSpec(("rotta",), half_then_crash, "test"))
@@ -104,11 +113,6 @@ def command(bot: Bot, user: str, chat: str, text: str, **fields: object) -> Comm
 async def test_events_that_arrive_together_share_one_transaction(bot: Bot) -> None:
     """Each keeps its own savepoint: a refusal or a bug undoes only its own work; a
     repeated event is skipped; everything else commits once, with its replies."""
-    async def half_then_crash(ctx: Context, args: str) -> None:
-        ctx.session.add(Territory(name="Rotta", slug="rotta", timezone="UTC", created_at=ctx.now))
-        await ctx.session.flush()
-        raise RuntimeError("bug")
-
     bot.app.services.registry.command(CommandSpec(("rotta",), half_then_crash, "test"))
     began = []
     event.listen(bot.app.db.engine.sync_engine, "begin", lambda _conn: began.append(1))
@@ -141,11 +145,6 @@ async def test_a_batchs_later_events_see_what_its_earlier_ones_changed(bot: Bot)
     event that binds the chat elsewhere, changes its language, or fails after changing the
     sender (its savepoint rolled back) leaves the next events a context that is still true."""
     from storage.models import Member
-
-    async def rename_then_crash(ctx: Context, args: str) -> None:
-        ctx.member.display_name = "Rinominato"
-        await ctx.session.flush()
-        raise RuntimeError("bug")
 
     bot.app.services.registry.command(CommandSpec(("rinomina",), rename_then_crash, "test"))
     bot.admins.add(("giulia", "roma"))
@@ -213,11 +212,6 @@ async def test_a_card_is_shown_from_the_database_after_a_later_event_rolled_back
         bot: Bot) -> None:
     """A later event of the batch that changed rows and failed expires what the session
     holds; the meetup's card is then read again, not shown from stale objects."""
-    async def rename_then_crash(ctx: Context, args: str) -> None:
-        ctx.member.display_name = "Rinominato"
-        await ctx.session.flush()
-        raise RuntimeError("bug")
-
     bot.app.services.registry.command(CommandSpec(("rinomina",), rename_then_crash, "test"))
     await bot.send("giulia", "milano", "/territorio Milano")
     await bot.send("giulia", "milano", "/incontro Cena | domani alle 20 | Piazza Duomo")
