@@ -23,14 +23,7 @@ from bot.outbox import slot_of_message
 from bot.polls import card
 from bot.polls.parsing import fold
 from bot.polls.scoring import MAYBE, NO, PICK, YES, YNM
-from bot.polls.store import (
-    CARD,
-    OptionFields,
-    answers_of,
-    find,
-    option_rows,
-    set_answers,
-)
+from bot.polls.store import CARD, OptionFields, answers_of, find, option_rows, set_answers
 from storage.db import locked
 from storage.models.polls import Poll
 
