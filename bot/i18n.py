@@ -24,7 +24,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from bot.messages import Bold, Inline, Italic, Text, plain_inlines
+from bot.messages import Bold, Inline, Italic, joined, plain_inlines
 
 LOCALES = ("it", "en")
 SOURCE_LOCALE = "en"  # msgids are English
@@ -69,17 +69,9 @@ def normalise_locale(value: str | None) -> str:
     return value if value in LOCALES else DEFAULT_LOCALE
 
 
-def _as_nodes(value: Value) -> tuple[Inline, ...]:
-    if isinstance(value, tuple):
-        return value
-    if isinstance(value, str | int):
-        return (Text(str(value)),)
-    return (value,)
-
-
 def render_template(template: str, values: Mapping[str, Value]) -> tuple[Inline, ...]:
     """Turn a (trusted) catalog string into inline nodes, filling `{placeholders}`."""
-    stack: list[tuple[str, list[Inline]]] = [("", [])]
+    stack: list[tuple[str, list[str | Inline]]] = [("", [])]
     for token in _TOKEN.split(template):
         if not token:
             continue
@@ -87,16 +79,20 @@ def render_template(template: str, values: Mapping[str, Value]) -> tuple[Inline,
             stack.append((token, []))
         elif token in ("</b>", "</i>") and len(stack) > 1:
             tag, children = stack.pop()
-            node = Bold(tuple(children)) if tag == "<b>" else Italic(tuple(children))
+            node = Bold(joined(children)) if tag == "<b>" else Italic(joined(children))
             stack[-1][1].append(node)
         elif token.startswith("{") and token[1:-1] in values:
-            stack[-1][1].extend(_as_nodes(values[token[1:-1]]))
+            value = values[token[1:-1]]
+            if isinstance(value, tuple):
+                stack[-1][1].extend(value)
+            else:
+                stack[-1][1].append(str(value) if isinstance(value, str | int) else value)
         else:
-            stack[-1][1].append(Text(token))
+            stack[-1][1].append(token)
     while len(stack) > 1:  # unbalanced markup in a catalog: keep the text, drop the style
         _, children = stack.pop()
         stack[-1][1].extend(children)
-    return tuple(stack[0][1])
+    return joined(stack[0][1])
 
 
 class Translator:

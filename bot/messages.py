@@ -8,6 +8,7 @@ Messages round-trip through JSON because they wait in the outbox table.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -103,18 +104,41 @@ def _plain_block(block: Block) -> str:
     return "\n".join(f"• {plain_inlines(item)}" for item in block.items)
 
 
+def joined(parts: Iterable[Inline | str]) -> tuple[Inline, ...]:
+    """`parts` as nodes, each run of plain text (strings and `Text` nodes) as one `Text`.
+
+    Messages are built from pieces (a template's text between its placeholders, the
+    values, separators), and every node is stored, sent and walked again with the message:
+    a run of plain text needs only one."""
+    nodes: list[Inline] = []
+    run: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            run.append(part)
+        elif type(part) is Text:
+            run.append(part.text)
+        else:
+            if run:
+                nodes.append(Text("".join(run)))
+                run = []
+            nodes.append(part)
+    if run:
+        nodes.append(Text("".join(run)))
+    return tuple(nodes)
+
+
 def join(parts: list[tuple[Inline, ...]], separator: str = " ") -> tuple[Inline, ...]:
     """Sentences (inline runs) as one run, with `separator` between them."""
-    out: list[Inline] = []
+    out: list[Inline | str] = []
     for index, part in enumerate(parts):
         if index:
-            out.append(Text(separator))
+            out.append(separator)
         out.extend(part)
-    return tuple(out)
+    return joined(out)
 
 
 def paragraph(*parts: Inline | str) -> Paragraph:
-    return Paragraph(tuple(Text(p) if isinstance(p, str) else p for p in parts))
+    return Paragraph(joined(parts))
 
 
 def rich(*blocks: Block | tuple[Inline, ...] | str) -> RichText:

@@ -17,7 +17,7 @@ from bot.context import Context
 from bot.ideas.card import SUPPORT_EMOJI, supporters_text
 from bot.ideas.parsing import Submission, shorten
 from bot.ideas.store import IdeaView
-from bot.messages import Inline, OutMessage, Text, rich
+from bot.messages import Inline, OutMessage, joined, rich
 from bot.outbox import Button
 from storage import core
 from storage.models import ActionToken, Territory
@@ -52,7 +52,7 @@ async def ask(ctx: Context, territory: Territory, submission: Submission,
     else:
         found = t._("This looks like idea #{id} by {author}: “{text}”", id=idea.id,
                     author=similar.author, text=excerpt)
-        found += (Text(" ("), *supporters_text(t, similar.supporters), Text(")"))
+        found = joined((*found, " (", *supporters_text(t, similar.supporters), ")"))
         question = t._("Is it the same? You can support it instead, or publish yours anyway.")
         instead = Button(INSTEAD, {"idea": idea.id}, t.p_("I support #{id} 👍", id=idea.id),
                          command=f"sostengo {idea.id}", emoji=SUPPORT_EMOJI,

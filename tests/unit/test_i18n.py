@@ -8,7 +8,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALE_DIR, render_template, translator
-from bot.messages import Bold, Text
+from bot.messages import Bold, Mention, Text
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "p_": None, "N_": None, "fail": None, "n_": (1, 2)}
@@ -57,6 +57,16 @@ def test_translations_keep_placeholders_and_markup() -> None:
 def test_template_values_are_never_parsed_as_markup() -> None:
     nodes = render_template("Hi <b>{name}</b>", {"name": "<b>x</b>{name}"})
     assert nodes == (Text("Hi "), Bold((Text("<b>x</b>{name}"),)))
+
+
+def test_a_run_of_plain_text_is_one_node() -> None:
+    """A template's pieces and its plain values join: fewer nodes to store and send."""
+    someone = Mention("Ada", user_id="7", platform="telegram")
+    nodes = render_template("Poll no. {n} by {who}, {author}: <b>{a}{b}</b>.",
+                            {"n": 3, "who": someone, "author": (Text("me"), Text("!")),
+                             "a": "x", "b": Text("y")})
+    assert nodes == (Text("Poll no. 3 by "), someone, Text(", me!: "),
+                     Bold((Text("xy"),)), Text("."))
 
 
 def test_dates_in_full_in_both_languages() -> None:

@@ -14,6 +14,7 @@ from bot.messages import (
     OutMessage,
     PollSpec,
     Text,
+    join,
     message_from_json,
     message_to_json,
     paragraph,
@@ -34,3 +35,9 @@ def test_round_trip() -> None:
 def test_plain_text() -> None:
     text = rich("uno", BulletList(((Text("a"),), (Link("https://x.org", (Text("x"),)),))))
     assert text.plain() == "uno\n\n• a\n• x (https://x.org)"
+
+
+def test_pieces_of_plain_text_make_one_node() -> None:
+    lines = [(Text("1. "), Text("lun")), (Bold((Text("2"),)), Text(". mar"))]
+    assert join(lines, "\n") == (Text("1. lun\n"), Bold((Text("2"),)), Text(". mar"))
+    assert paragraph("a", Text("b"), Code("c"), "d").children == (Text("ab"), Code("c"), Text("d"))
