@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from digest import Recorder, Scale, build, explain
 from throughput import prepare, stream
 
-from bot.runtime import freeze_startup_heap
+from bot.runtime import tune_collector
 from storage.db import Database
 from tests.support import Bot
 
@@ -57,7 +57,7 @@ async def run(scale: Scale, commands: int, keep: Path | None, show_plans: bool) 
                                 ideas={"daily_limit": 1_000_000})
         recorder = Recorder(bot.app.db)
         work = stream(await prepare(bot, 10, 200), commands)
-        freeze_startup_heap()  # as `piazzabot run` does once started
+        tune_collector()  # as `piazzabot run` does once started
         recorder.on = True
         timed = []
         started = time.perf_counter()

@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.runtime import freeze_startup_heap
+from bot.runtime import tune_collector
 from storage.models import OutboxMessage
 from tests.support import Bot
 
@@ -90,7 +90,7 @@ async def run(url: str, territories: int, members: int, commands: int, batch: in
     bot = await Bot.started(url, limits={"commands_per_minute": 1_000_000},
                             ideas={"daily_limit": 1_000_000})
     people = await prepare(bot, territories, members)
-    freeze_startup_heap()  # as `piazzabot run` does once started
+    tune_collector()  # as `piazzabot run` does once started
     work = stream(people, commands)
     latencies = []
     started = time.perf_counter()

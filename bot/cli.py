@@ -148,7 +148,7 @@ async def _run(config: Config) -> int:
     from adapters.console.session import ConsoleSession
     from bot.app import App
     from bot.health import HealthServer
-    from bot.runtime import build_adapters, freeze_startup_heap, prepare_digest_chart
+    from bot.runtime import build_adapters, prepare_digest_chart, tune_collector
 
     adapters = build_adapters(config)
     if not adapters:
@@ -160,7 +160,7 @@ async def _run(config: Config) -> int:
     if config.health.enabled:
         await health.start()
     await prepare_digest_chart(app.db)
-    freeze_startup_heap()
+    tune_collector()
     foreground = None
     if isinstance(console := app.adapters.get("console"), ConsoleAdapter):
         foreground = Prompt(ConsoleSession.attached(app, console)).run

@@ -1,14 +1,15 @@
 """What `piazzabot run` prepares at start: the weekly digest's chart library, only where a
-staff chat will get the chart."""
+staff chat will get the chart; the cycle collector, tuned for serving."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.digests import chart
-from bot.runtime import prepare_digest_chart
+from bot.runtime import YOUNG_GENERATION, prepare_digest_chart, tune_collector
 from storage.db import Database
 from storage.models import Chat
 
@@ -35,3 +36,14 @@ async def test_nothing_is_loaded_without_the_charts_extra(
     monkeypatch.setattr(chart, "available", lambda: False)
     await add_chat(sqlite_db, "-300", "staff")
     assert await prepare_digest_chart(sqlite_db) is False
+
+
+def test_the_collector_skips_the_start_up_heap_and_runs_less_often() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_collector()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_GENERATION, *before[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
