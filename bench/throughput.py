@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/throughput.py [--territories 10] [--members 200] [--commands 2000]
                                          [--db sqlite|postgres|both] [--path core|telegram|both]
-                                         [--sample 200] [--batch 100] [--profile FILE]
+                                         [--sample 200] [--batch 100] [--runs 3]
+                                         [--profile FILE]
 
 Path (a), `--path core` (the default): a mixed stream — propose an idea, support one, answer
 a meetup, vote in a date poll, list ideas, /chi (20, 20, 20, 20, 12 and 8 %) — goes through
@@ -12,7 +13,9 @@ per second and p50 / p99 latency. Then the same stream again, sustained: the com
 faster than they are handled, and go to the core in batches of `--batch`
 (`Dispatcher.handle_many`, as a `getUpdates` answer does) while the background delivery loop
 sends the replies, as in service; prints commands per second from the first batch to the
-last reply accepted, and the CPU time a command.
+last reply accepted, the CPU time a command and the cycle collector's share of it;
+`--runs` times (each with new commands, into the same database), then the median and the
+range: on a noisy machine one run says little.
 
 Path (b), `--path telegram`: the same stream said by members in their territories' groups,
 to the real bot process against the Bot API emulator over HTTP, and the same number of
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import random
 import statistics
 import sys
@@ -86,7 +90,8 @@ def stream(people: list[tuple[str, str]], count: int, seed: int = 7) -> list[tup
     return out
 
 
-async def run(url: str, territories: int, members: int, commands: int, batch: int) -> None:
+async def run(url: str, territories: int, members: int, commands: int, batch: int,
+              runs: int) -> None:
     bot = await Bot.started(url, limits={"commands_per_minute": 1_000_000},
                             ideas={"daily_limit": 1_000_000})
     people = await prepare(bot, territories, members)
@@ -104,15 +109,25 @@ async def run(url: str, territories: int, members: int, commands: int, batch: in
     print(f"{name:28} {commands / elapsed:8.1f} commands/s   p50 {cuts[49] * 1000:6.1f} ms   "
           f"p99 {cuts[98] * 1000:6.1f} ms   ({commands} commands, {territories} territories, "
           f"{members} members)")
-    await sustained(bot, stream(people, commands, seed=8), batch)
+    figures = [await sustained(bot, stream(people, commands, seed=8 + n), batch)
+               for n in range(runs)]
     await bot.stop()
+    if runs > 1:
+        rates, cpus = zip(*figures, strict=True)
+        print(f"  sustained, median of {runs:<4} {statistics.median(rates):8.1f} commands/s "
+              f"({min(rates):.0f}–{max(rates):.0f})   CPU {statistics.median(cpus):5.2f} ms "
+              f"a command ({min(cpus):.2f}–{max(cpus):.2f})")
 
 
-async def sustained(bot: Bot, work: list[tuple[str, str, str]], batch: int) -> None:
-    """The stream in batches of `batch`, the delivery loop running in the background."""
+async def sustained(bot: Bot, work: list[tuple[str, str, str]], batch: int
+                    ) -> tuple[float, float]:
+    """The stream in batches of `batch`, the delivery loop running in the background;
+    commands per second, and CPU milliseconds a command."""
     events = [bot.message(who, chat, text) for who, chat, text in work]
-    sent = len(bot.adapter.sent)
+    bot.adapter.sent.clear()  # a platform keeps what it was sent, not the bot: off its heap
     delivering = asyncio.create_task(bot.app.delivery.run_forever())
+    collecting = CollectorTime()
+    gc.callbacks.append(collecting)
     cpu, started = time.process_time(), time.perf_counter()
     for first in range(0, len(events), batch):
         await bot.app.dispatcher.handle_many(events[first:first + batch])
@@ -122,12 +137,35 @@ async def sustained(bot: Bot, work: list[tuple[str, str, str]], batch: int) -> N
             break
         await asyncio.sleep(0.005)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    gc.callbacks.remove(collecting)
     delivering.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await delivering
-    print(f"  sustained, batches of {batch:<4} {len(events) / elapsed:8.1f} commands/s   "
-          f"CPU {cpu * 1000 / len(events):5.2f} ms a command   "
-          f"({len(bot.adapter.sent) - sent} replies sent)")
+    rate, cpu_each = len(events) / elapsed, cpu * 1000 / len(events)
+    sent = len(bot.adapter.sent)
+    bot.adapter.sent.clear()
+    print(f"  sustained, batches of {batch:<4} {rate:8.1f} commands/s   "
+          f"CPU {cpu_each:5.2f} ms a command   ({sent} replies sent; "
+          f"collector {collecting.seconds / elapsed:.1%} of the time, longest pause "
+          f"{collecting.longest * 1000:.0f} ms)")
+    return rate, cpu_each
+
+
+class CollectorTime:
+    """A `gc.callbacks` entry: how long the cycle collector's passes took, in all and at
+    most."""
+
+    def __init__(self) -> None:
+        self.seconds = self.longest = 0.0
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        took = time.perf_counter() - self._began
+        self.seconds += took
+        self.longest = max(self.longest, took)
 
 
 @contextlib.asynccontextmanager
@@ -172,6 +210,8 @@ async def main() -> None:
                         help="Telegram path: commands timed one at a time before the burst")
     parser.add_argument("--batch", type=int, default=100,
                         help="core path, sustained: events handed to the core at once")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="core path: sustained runs, each of --commands new commands")
     parser.add_argument("--profile", help="Telegram path: py-spy samples of the bot's burst")
     args = parser.parse_args()
     for kind in ("sqlite", "postgres"):
@@ -179,7 +219,8 @@ async def main() -> None:
             continue
         if args.path in ("core", "both"):
             async with database(kind) as url:
-                await run(url, args.territories, args.members, args.commands, args.batch)
+                await run(url, args.territories, args.members, args.commands, args.batch,
+                          args.runs)
         if args.path in ("telegram", "both"):
             async with database(kind) as url:
                 await run_telegram(url, args.territories, args.members, args.commands,
