@@ -75,6 +75,10 @@ _AUTHORS_AND_SUPPORTERS_OF = core.Statement(
     select(Idea.id, Member.display_name, _supporters())
     .outerjoin(Member, Member.id == Idea.author_id)
     .where(Idea.id.in_(bindparam("ids", expanding=True))))
+_VIEW_OF = core.Statement(
+    select(*IDEA_FIELDS, Member.display_name.label("author"), _supporters().label("supporters"))
+    .outerjoin(Member, Member.id == Idea.author_id)
+    .where(Idea.id == bindparam("id")))
 _OPEN_IN = core.Statement(
     select(Idea.id, Idea.text)
     .where(Idea.territory_id == bindparam("territory_id"), Idea.hidden.is_(None),
@@ -124,6 +128,18 @@ async def _themes_of(session: AsyncSession, ids: list[int]) -> dict[int, tuple[s
 
 async def view(session: AsyncSession, idea: IdeaFields) -> IdeaView:
     return (await views(session, [idea]))[0]
+
+
+async def view_of(session: AsyncSession, idea_id: int) -> IdeaView | None:
+    """The view of idea `idea_id`, to read it: a row with its author and supporters, and
+    its themes; no object for the session (an `Idea` it does not hold yet costs an ORM load
+    more than both queries together)."""
+    found = await core.rows(session, _VIEW_OF, {"id": idea_id})
+    if not found:
+        return None
+    idea = found[0]
+    themes = await _themes_of(session, [idea_id])
+    return IdeaView(idea, idea.author or "?", themes.get(idea_id, ()), idea.supporters)
 
 
 async def listing(session: AsyncSession, territory: Territory, *, order: Order,

@@ -43,9 +43,9 @@ async def idea_command(ctx: Context, args: str) -> None:
     submission = checked(ctx, parse_submission(args))
     await check_daily_limit(ctx)
     match = most_similar(submission.text, await store.open_ideas(ctx.session, territory))
-    if match is not None:
-        similar = await ctx.session.get_one(Idea, match[0])
-        await drafts.ask(ctx, territory, submission, await store.view(ctx.session, similar))
+    similar = await store.view_of(ctx.session, match[0]) if match is not None else None
+    if similar is not None:
+        await drafts.ask(ctx, territory, submission, similar)
         return
     await publish(ctx, territory, submission, limit_checked=True)
 
