@@ -58,10 +58,11 @@ def insert_or_skip(dialect: str, table: Table) -> postgresql.Insert | sqlite.Ins
 
 async def locked(session: AsyncSession, kind: type[T], ident: int) -> T | None:
     """Row `ident` of `kind`, locked until the transaction ends (answers change a meetup or a
-    poll one at a time). SQLite has no row locks, its transactions hold the write lock:
-    there an object loaded earlier in the transaction is taken from the session at no cost."""
+    poll one at a time), through `core.get`. SQLite has no row locks, its transactions hold
+    the write lock: there an object loaded earlier in the transaction is taken from the
+    session at no cost."""
     locks = session.get_bind().dialect.name != "sqlite"
-    return await session.get(kind, ident, with_for_update=locks)
+    return await core.get(session, kind, ident, lock=locks)
 
 
 def _sqlite_setup(engine: AsyncEngine) -> None:

@@ -124,7 +124,7 @@ async def set_answer(scope: Scope, meetup: Meetup, member_id: int,
 
 async def refresh_card(scope: Scope, meetup_id: int, _parts: frozenset[int]) -> None:
     """The meetup's card shown again (the `Registry.card` of `CARD`), if the meetup is."""
-    meetup = await scope.session.get(Meetup, meetup_id)
+    meetup = await core.get(scope.session, Meetup, meetup_id)
     if meetup is not None:
         await card.publish(scope, meetup)
 

@@ -24,6 +24,7 @@ from bot.polls import card
 from bot.polls.parsing import fold
 from bot.polls.scoring import MAYBE, NO, PICK, YES, YNM
 from bot.polls.store import CARD, OptionFields, answers_of, find, option_rows, set_answers
+from storage import core
 from storage.db import locked
 from storage.models.polls import Poll
 
@@ -163,7 +164,7 @@ async def vote_action(ctx: Context, payload: dict, undo: bool) -> str:
 async def refresh_card(scope: Scope, poll_id: int, positions: frozenset[int]) -> None:
     """The poll's card shown again (the `Registry.card` of `CARD`), with the messages of
     its options at `positions`."""
-    poll = await scope.session.get(Poll, poll_id)
+    poll = await core.get(scope.session, Poll, poll_id)
     if poll is not None:
         await card.refresh(scope, poll, await option_rows(scope.session, poll_id), set(positions))
 
