@@ -117,7 +117,7 @@ _IDLE_SINCE = "piazzabot.idle_since"
 
 class TransactionSession(Session):
     """A session that keeps the chats, people, territories, meetups, ideas and polls it
-    loads or adds until it closes.
+    loads or adds (`core.get` included) until it closes.
 
     The identity map references objects weakly: one that no variable holds any more is
     forgotten, and `session.get` asks the database again. A batch of events shares a
@@ -130,6 +130,7 @@ class TransactionSession(Session):
 
 @event.listens_for(TransactionSession, "loaded_as_persistent")
 @event.listens_for(TransactionSession, "pending_to_persistent")
+@event.listens_for(TransactionSession, "detached_to_persistent")  # as `core.get` loads
 def _keep(session: Session, instance: object) -> None:
     if type(instance) in _KEPT_KINDS:
         session.info.setdefault(_KEPT, []).append(instance)

@@ -3,11 +3,13 @@ the session holds, or one loaded from its row that the session then keeps in ste
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.util import identity_key
 
 from storage import core
 from storage.db import Database
@@ -41,6 +43,15 @@ async def test_a_row_not_held_is_loaded_as_the_orm_loads_it(db: Database) -> Non
         loaded.name = "Bologna centro"  # the session keeps it in step, as any object it loaded
     async with db.transaction() as session:
         assert (await session.get_one(Territory, ident)).name == "Bologna centro"
+
+
+async def test_the_session_keeps_what_it_loaded_for_the_next_event(db: Database) -> None:
+    ident = await add_territory(db, "Rimini")
+    async with db.transaction() as session:
+        first = id(await core.get(session, Territory, ident))
+        gc.collect()  # nothing but the session holds it now
+        assert session.sync_session.identity_map.get(identity_key(Territory, ident)) is not None
+        assert id(await core.get(session, Territory, ident)) == first
 
 
 async def test_a_held_object_is_taken_as_held_and_an_expired_one_read_again(
