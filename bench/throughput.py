@@ -132,9 +132,13 @@ async def sustained(bot: Bot, work: list[tuple[str, str, str]], batch: int
     for first in range(0, len(events), batch):
         await bot.app.dispatcher.handle_many(events[first:first + batch])
         await asyncio.sleep(0)  # the delivery loop's turn, as between two getUpdates
-    while True:  # until the last reply is accepted (polled: it is the loop's to send)
-        if not await bot.count(OutboxMessage, OutboxMessage.state == "pending"):
-            break
+    # Until the last reply is accepted, polled (it is the loop's to send). The database is
+    # asked only when nothing was sent since the last look: asked every time, its count
+    # was 2-3 % of the CPU measured, none of it the bot's.
+    seen = -1
+    while len(bot.adapter.sent) != seen or await bot.count(
+            OutboxMessage, OutboxMessage.state == "pending"):
+        seen = len(bot.adapter.sent)
         await asyncio.sleep(0.005)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     gc.callbacks.remove(collecting)
