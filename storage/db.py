@@ -4,7 +4,8 @@ SQLite runs in WAL mode with foreign keys on. pysqlite's own transaction handlin
 SAVEPOINTs, so (as SQLAlchemy documents) the driver's is switched off and every transaction
 starts with an explicit `BEGIN IMMEDIATE`, which also makes concurrent writers wait for
 each other instead of failing. The connections are `storage.sqlite_inline`'s: statements
-run on the event loop's thread, and waiting for the write lock is asynchronous.
+run on the event loop's thread, and waiting for the write lock is asynchronous; WAL
+checkpoints run in a worker thread (`storage.checkpoints`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from storage import core, postgres, sqlite_inline
+from storage.checkpoints import BACKSTOP_PAGES, Checkpoints, database_file
 from storage.models import Chat, Identity, Member, Territory
 from storage.models.ideas import Idea
 from storage.models.meetups import Meetup
@@ -65,12 +67,14 @@ async def locked(session: AsyncSession, kind: type[T], ident: int) -> T | None:
     return await core.get(session, kind, ident, lock=locks)
 
 
-def _sqlite_setup(engine: AsyncEngine) -> None:
+def _sqlite_setup(engine: AsyncEngine, checkpoints: Checkpoints | None) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        if checkpoints is not None:  # checkpoints are theirs, in a thread; this a backstop
+            cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=0")  # waiting is sqlite_inline's, not the loop's
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -84,6 +88,11 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         # Straight to the driver (`core.plain`): the delivery loop begins a transaction for
         # every few messages it marks sent.
         core.plain(conn, "BEGIN IMMEDIATE")
+
+    if checkpoints is not None:
+        @event.listens_for(engine.sync_engine, "commit")
+        def _on_commit(_conn: Connection) -> None:
+            checkpoints.committed()
 
 
 def _ping_when_idle(engine: AsyncEngine) -> None:
@@ -148,8 +157,11 @@ class Database:
         sqlite = url.startswith("sqlite")
         self.engine = create_async_engine(
             sqlite_inline.inline_url(url) if sqlite else postgres.postgres_url(url), echo=echo)
+        self._checkpoints: Checkpoints | None = None
         if sqlite:
-            _sqlite_setup(self.engine)
+            path = database_file(make_url(url))
+            self._checkpoints = Checkpoints(path) if path else None
+            _sqlite_setup(self.engine, self._checkpoints)
         else:
             _ping_when_idle(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
@@ -234,6 +246,8 @@ class Database:
     async def dispose(self) -> None:
         if self._uncut:
             await asyncio.wait(self._uncut, timeout=DISPOSE_GRACE_SECONDS)
+        if self._checkpoints is not None:
+            await self._checkpoints.wait()
         await self.engine.dispose()
 
 
