@@ -33,7 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.sqltypes import TupleType
@@ -217,23 +217,30 @@ async def get(session: AsyncSession, kind: type[T], ident: int, *,
     """`session.get(kind, ident)` (`with_for_update` if `lock`), at a fraction of its cost.
 
     An object the session holds, not expired, is taken from it as `get` would, without the
-    greenlet `AsyncSession.get` goes through (25–50 µs). One it does not hold is read with a
-    statement of this module, built once a model, and handed to the session as loaded
-    (`make_transient_to_detached`, then `add`, SQLAlchemy's way to give it an object whose
-    row is known): about 100 µs on SQLite, where the ORM's load by primary key costs about
-    270 (bench/README.md). Anything else — an expired object, or one held and to be locked —
+    greenlet `AsyncSession.get` goes through (25–50 µs); to be locked, it is read again
+    with `FOR UPDATE` and takes the row's values (as `populate_existing` would: another
+    transaction may have changed the row before the lock; `session.get` left them as they
+    were). One it does not hold is read with a statement of this module, built once a
+    model, and handed to the session as loaded (`make_transient_to_detached`, then `add`,
+    SQLAlchemy's way to give it an object whose row is known): about 100 µs on SQLite,
+    where the ORM's load by primary key costs about 270 (bench/README.md). An expired object
     goes to `session.get` itself. For models without relationships, as all of ours are."""
     sync = session.sync_session
     held = sync.identity_map.get(identity_key(kind, ident))
-    if held is not None:
-        if lock or instance_state(held).expired:
-            return await session.get(kind, ident, with_for_update=lock)
+    if held is not None and instance_state(held).expired:
+        return await session.get(kind, ident, with_for_update=lock)
+    if held is not None and not lock:
         return held  # type: ignore[no-any-return]
     statement, keys = _by_id(kind, lock)
     found = await rows(session, statement, {"id": ident})
     if not found:
         return None
-    instance = kind(**dict(zip(keys, found[0], strict=True)))
+    values = zip(keys, found[0], strict=True)
+    if held is not None:
+        for key, value in values:
+            set_committed_value(held, key, value)
+        return held  # type: ignore[no-any-return]
+    instance = kind(**dict(values))
     make_transient_to_detached(instance)
     session.add(instance)
     return instance

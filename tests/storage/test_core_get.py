@@ -75,6 +75,17 @@ async def test_a_missing_row_is_none(db: Database) -> None:
         assert await core.get(session, Territory, 404, lock=True) is None
 
 
+async def test_a_held_object_to_lock_takes_the_rows_values(db: Database) -> None:
+    ident = await add_territory(db, "Ferrara")
+    async with db.transaction() as session:
+        held = await session.get_one(Territory, ident)
+        await session.execute(update(Territory).where(Territory.id == ident)
+                              .values(name="Ferrara nord").execution_options(
+                                  synchronize_session=False))  # as another transaction
+        assert await core.get(session, Territory, ident, lock=True) is held
+        assert held.name == "Ferrara nord" and not session.dirty
+
+
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 @pytest.mark.parametrize("held", [False, True])
 async def test_a_locked_row_waits_for_the_transaction(db: Database, held: bool) -> None:
