@@ -223,11 +223,14 @@ async def get(session: AsyncSession, kind: type[T], ident: int, *,
     were). One it does not hold is read with a statement of this module, built once a
     model, and handed to the session as loaded (`make_transient_to_detached`, then `add`,
     SQLAlchemy's way to give it an object whose row is known): about 100 µs on SQLite,
-    where the ORM's load by primary key costs about 270 (bench/README.md). An expired object
-    goes to `session.get` itself. For models without relationships, as all of ours are."""
+    where the ORM's load by primary key costs about 270 (bench/README.md). An expired object,
+    and a changed one to lock (its changes are the session's to write, not the row's values
+    to replace), go to `session.get` itself. For models without relationships, as all of
+    ours are."""
     sync = session.sync_session
     held = sync.identity_map.get(identity_key(kind, ident))
-    if held is not None and instance_state(held).expired:
+    state = instance_state(held) if held is not None else None
+    if state is not None and (state.expired or (lock and state.modified)):
         return await session.get(kind, ident, with_for_update=lock)
     if held is not None and not lock:
         return held  # type: ignore[no-any-return]

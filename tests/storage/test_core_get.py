@@ -86,6 +86,18 @@ async def test_a_held_object_to_lock_takes_the_rows_values(db: Database) -> None
         assert held.name == "Ferrara nord" and not session.dirty
 
 
+async def test_a_changed_object_to_lock_keeps_its_changes(db: Database) -> None:
+    ident = await add_territory(db, "Cesena")
+    async with db.transaction() as session:
+        held = await session.get_one(Territory, ident)
+        held.name = "Cesena mare"
+        with session.no_autoflush:
+            assert await core.get(session, Territory, ident, lock=True) is held
+        assert held.name == "Cesena mare"
+    async with db.transaction() as session:
+        assert (await session.get_one(Territory, ident)).name == "Cesena mare"
+
+
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 @pytest.mark.parametrize("held", [False, True])
 async def test_a_locked_row_waits_for_the_transaction(db: Database, held: bool) -> None:
