@@ -65,7 +65,6 @@ class Checkpoints:
             log.warning("WAL checkpoint of %s failed", self.path, exc_info=True)
 
 
-
 def database_file(url: URL) -> str | None:
     """The file of a SQLite URL that checkpoints apply to: none in memory, none for a URI
     (`?mode=ro&uri=true`: read-only, or more than a path)."""
