@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import threading
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,16 +17,18 @@ from sqlalchemy.engine import make_url
 from storage import checkpoints
 from storage.db import Database
 from storage.models import Territory
-from tests.storage.test_core_get import NOW
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 
 def in_database_file(path: Path) -> list[str]:
     """The territories the database file itself holds, leaving the log aside
-    (`immutable=1` reads the file as it is)."""
+    (`immutable=1` reads the file as it is). None yet where the table is not there, or
+    where a checkpoint was writing the file as it was read."""
     with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
         try:
             return [name for (name,) in connection.execute("SELECT name FROM territories")]
-        except sqlite3.OperationalError:  # not even the table yet
+        except sqlite3.DatabaseError:
             return []
 
 
