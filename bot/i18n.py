@@ -86,7 +86,7 @@ def render_template(template: str, values: Mapping[str, Value]) -> tuple[Inline,
             if isinstance(value, tuple):
                 stack[-1][1].extend(value)
             else:
-                stack[-1][1].append(str(value) if isinstance(value, str | int) else value)
+                stack[-1][1].append(str(value) if isinstance(value, int) else value)
         else:
             stack[-1][1].append(token)
     while len(stack) > 1:  # unbalanced markup in a catalog: keep the text, drop the style
